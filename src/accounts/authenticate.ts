@@ -1,0 +1,116 @@
+// Credentials → Actor. Password verifications are cached briefly (a busy client sends its password on
+// every request) under a key that includes the stored hash, so a password change drops the entry.
+import { createHash } from 'node:crypto'
+import type { User } from '../storage/db/schema.js'
+import type { Actor } from '../auth/permissions.js'
+import { EVERY_SCOPE, expandScopes } from '../auth/scopes.js'
+import { verifyPassword } from '../auth/passwords.js'
+import { isTokenShaped } from '../auth/tokens.js'
+import { WharfError } from '../errors.js'
+import { USER_TYPE_ORGANIZATION, type UserService } from './users.js'
+import { tokenScopes, type TokenService } from './tokens.js'
+
+const PASSWORD_CACHE_MS = 60_000
+const CACHE_MAX = 10_000
+const FAIL_WINDOW_MS = 60_000
+const FAIL_LIMIT = 10
+
+export type Credentials =
+  | { kind: 'basic'; username: string; password: string }
+  | { kind: 'token'; token: string }
+
+export class Authenticator {
+  private readonly verified = new Map<string, number>()
+  private readonly failures = new Map<string, { count: number; since: number }>()
+
+  constructor(private readonly users: UserService, private readonly tokens: TokenService) {}
+
+  /** Returns the actor, or throws `unauthenticated` (wrong credentials) / `rate_limited`. */
+  async authenticate(creds: Credentials, clientKey = ''): Promise<{ actor: Actor; user: User }> {
+    if (creds.kind === 'token') return this.byToken(creds.token)
+    const { username, password } = creds
+    // `TOKEN:` or `TOKEN:x-oauth-basic`: the username is the token.
+    if ((password === '' || password === 'x-oauth-basic') && isTokenShaped(username)) return this.byToken(username)
+    // `username:TOKEN`: a token may stand in for the password; then the token decides the user.
+    if (isTokenShaped(password)) {
+      const hit = await this.tokens.lookup(password)
+      if (hit) return this.tokenActor(hit.user, tokenScopes(hit.token))
+    }
+    return this.byPassword(username, password, clientKey)
+  }
+
+  async byPassword(username: string, password: string, clientKey = ''): Promise<{ actor: Actor; user: User }> {
+    const failKey = `${username.toLowerCase()}|${clientKey}`
+    this.checkFailures(failKey)
+    const user = await this.users.findOwner(username)
+    const cacheKey = user?.password_hash
+      ? createHash('sha256').update(`${user.id}\0${user.password_hash}\0${password}`).digest('hex')
+      : ''
+    let ok = false
+    if (user && user.type !== USER_TYPE_ORGANIZATION && user.password_hash) {
+      const exp = this.verified.get(cacheKey)
+      if (exp !== undefined && exp > Date.now()) ok = true
+      else {
+        ok = await verifyPassword(password, user.password_hash)
+        if (ok) {
+          if (this.verified.size >= CACHE_MAX) this.verified.clear()
+          this.verified.set(cacheKey, Date.now() + PASSWORD_CACHE_MS)
+        }
+      }
+    }
+    if (!ok || !user) {
+      this.recordFailure(failKey)
+      throw new WharfError('unauthenticated', 'invalid username or password')
+    }
+    this.failures.delete(failKey)
+    if (user.totp_secret) {
+      throw new WharfError('unauthenticated', 'two-factor authentication is enabled for this account: use an access token instead of the password')
+    }
+    return { actor: { userId: user.id, name: user.name, isAdmin: !!user.is_admin, scopes: EVERY_SCOPE, viaToken: false }, user }
+  }
+
+  /** Checks a password without the 2FA refusal (the web sign-in asks for the code itself). */
+  async checkPassword(username: string, password: string, clientKey = ''): Promise<User> {
+    try {
+      return (await this.byPassword(username, password, clientKey)).user
+    } catch (err) {
+      if (err instanceof WharfError && err.message.startsWith('two-factor')) {
+        return (await this.users.findOwner(username))!
+      }
+      throw err
+    }
+  }
+
+  private async byToken(token: string): Promise<{ actor: Actor; user: User }> {
+    const hit = await this.tokens.lookup(token)
+    if (!hit) throw new WharfError('unauthenticated', 'invalid or revoked access token')
+    return this.tokenActor(hit.user, tokenScopes(hit.token))
+  }
+
+  private tokenActor(user: User, scopes: ReturnType<typeof tokenScopes>) {
+    return { actor: { userId: user.id, name: user.name, isAdmin: !!user.is_admin, scopes: expandScopes(scopes), viaToken: true }, user }
+  }
+
+  private checkFailures(key: string): void {
+    const f = this.failures.get(key)
+    if (!f) return
+    if (Date.now() - f.since > FAIL_WINDOW_MS) {
+      this.failures.delete(key)
+      return
+    }
+    if (f.count >= FAIL_LIMIT) throw new WharfError('rate_limited', 'too many failed sign-in attempts; try again in a minute')
+  }
+
+  private recordFailure(key: string): void {
+    const f = this.failures.get(key)
+    if (!f || Date.now() - f.since > FAIL_WINDOW_MS) {
+      if (this.failures.size >= CACHE_MAX) this.failures.clear()
+      this.failures.set(key, { count: 1, since: Date.now() })
+    } else f.count++
+  }
+
+  /** Drop cached verifications for a user (password changed, user deleted). */
+  forgetUser(_userId: number): void {
+    this.verified.clear()
+  }
+}

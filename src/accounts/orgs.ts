@@ -1,0 +1,136 @@
+// Organizations, their teams and members. Every organization has an "Owners" team (full rights).
+import type { Kysely } from 'kysely'
+import type { Database, PackagesAccess, Team, User, Visibility } from '../storage/db/schema.js'
+import { isUniqueViolation } from '../storage/db/errors.js'
+import { invalid, notFound, unprocessable } from '../errors.js'
+import { checkOwnerName } from './names.js'
+import { checkVisibility, now, USER_TYPE_ORGANIZATION } from './users.js'
+
+export const PACKAGES_ACCESS: readonly PackagesAccess[] = ['none', 'read', 'write', 'admin']
+const RANK: Record<PackagesAccess, number> = { none: 0, read: 1, write: 2, admin: 3 }
+
+export function checkPackagesAccess(v: unknown): PackagesAccess {
+  if (typeof v !== 'string' || !PACKAGES_ACCESS.includes(v as PackagesAccess)) {
+    throw invalid(`packages access must be one of ${PACKAGES_ACCESS.join(', ')}`)
+  }
+  return v as PackagesAccess
+}
+
+export const maxAccess = (a: PackagesAccess, b: PackagesAccess) => (RANK[a] >= RANK[b] ? a : b)
+
+export class OrgService {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(input: { name: string; visibility?: Visibility; fullName?: string; description?: string }, creator: User): Promise<User> {
+    const name = checkOwnerName(input.name, 'organization name')
+    const visibility = checkVisibility(input.visibility ?? 'public')
+    const t = now()
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const org = await trx.insertInto('user').values({
+          name, lower_name: name.toLowerCase(), full_name: input.fullName ?? '', email: '', type: USER_TYPE_ORGANIZATION,
+          password_hash: null, must_change_password: 0, is_admin: 0, visibility, created_unix: t, updated_unix: t,
+        }).returningAll().executeTakeFirstOrThrow()
+        const team = await trx.insertInto('team').values({
+          org_id: org.id, name: 'Owners', lower_name: 'owners', description: '', packages_access: 'admin', is_owner_team: 1, created_unix: t,
+        }).returning('id').executeTakeFirstOrThrow()
+        await trx.insertInto('team_user').values({ team_id: team.id, user_id: creator.id }).execute()
+        return org
+      })
+    } catch (err) {
+      if (isUniqueViolation(err)) throw unprocessable(`user or organization '${name}' already exists`)
+      throw err
+    }
+  }
+
+  async getOrg(name: string): Promise<User> {
+    const org = await this.db.selectFrom('user').selectAll()
+      .where('lower_name', '=', name.toLowerCase()).where('type', '=', USER_TYPE_ORGANIZATION).executeTakeFirst()
+    if (!org) throw notFound(`organization '${name}'`)
+    return org
+  }
+
+  async update(org: User, changes: { visibility?: Visibility; fullName?: string }): Promise<User> {
+    const set: Record<string, unknown> = { updated_unix: now() }
+    if (changes.visibility !== undefined) set.visibility = checkVisibility(changes.visibility)
+    if (changes.fullName !== undefined) set.full_name = String(changes.fullName).slice(0, 255)
+    await this.db.updateTable('user').set(set).where('id', '=', org.id).execute()
+    return this.db.selectFrom('user').selectAll().where('id', '=', org.id).executeTakeFirstOrThrow()
+  }
+
+  async delete(org: User): Promise<void> {
+    const r = await this.db.selectFrom('package').select('id').where('owner_id', '=', org.id).executeTakeFirst()
+    if (r) throw unprocessable(`organization '${org.name}' still owns packages; delete them first`)
+    await this.db.deleteFrom('user').where('id', '=', org.id).execute()
+  }
+
+  async createTeam(org: User, input: { name: string; description?: string; packagesAccess: PackagesAccess }): Promise<Team> {
+    if (typeof input.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,29}$/.test(input.name)) {
+      throw invalid('team name must be 1-30 letters, digits, spaces, - _ . starting with a letter or digit')
+    }
+    if (input.name.toLowerCase() === 'owners') throw unprocessable('team name \'Owners\' is reserved')
+    try {
+      return await this.db.insertInto('team').values({
+        org_id: org.id, name: input.name, lower_name: input.name.toLowerCase(), description: input.description ?? '',
+        packages_access: checkPackagesAccess(input.packagesAccess), is_owner_team: 0, created_unix: now(),
+      }).returningAll().executeTakeFirstOrThrow()
+    } catch (err) {
+      if (isUniqueViolation(err)) throw unprocessable(`team '${input.name}' already exists`)
+      throw err
+    }
+  }
+
+  async getTeam(id: number): Promise<Team> {
+    const team = Number.isSafeInteger(id)
+      ? await this.db.selectFrom('team').selectAll().where('id', '=', id).executeTakeFirst()
+      : undefined
+    if (!team) throw notFound(`team ${id}`)
+    return team
+  }
+
+  async listTeams(org: User): Promise<Team[]> {
+    return this.db.selectFrom('team').selectAll().where('org_id', '=', org.id).orderBy('id').execute()
+  }
+
+  async listTeamMembers(teamId: number): Promise<User[]> {
+    return this.db.selectFrom('team_user').innerJoin('user', 'user.id', 'team_user.user_id')
+      .selectAll('user').where('team_user.team_id', '=', teamId).orderBy('user.lower_name').execute()
+  }
+
+  async addMember(team: Team, user: User): Promise<void> {
+    if (user.type === USER_TYPE_ORGANIZATION) throw invalid('an organization cannot be a team member')
+    try {
+      await this.db.insertInto('team_user').values({ team_id: team.id, user_id: user.id }).execute()
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err // already a member: nothing to do
+    }
+  }
+
+  async removeMember(team: Team, user: User): Promise<void> {
+    if (team.is_owner_team) {
+      const owners = await this.listTeamMembers(team.id)
+      if (owners.length === 1 && owners[0]!.id === user.id) throw unprocessable('cannot remove the last owner of an organization')
+    }
+    await this.db.deleteFrom('team_user').where('team_id', '=', team.id).where('user_id', '=', user.id).execute()
+  }
+
+  /** The user's membership facts in an organization: member of any team, and the best packages access. */
+  async membership(orgId: number, userId: number): Promise<{ isMember: boolean; isOwner: boolean; access: PackagesAccess }> {
+    const rows = await this.db.selectFrom('team_user').innerJoin('team', 'team.id', 'team_user.team_id')
+      .select(['team.packages_access', 'team.is_owner_team'])
+      .where('team.org_id', '=', orgId).where('team_user.user_id', '=', userId).execute()
+    let access: PackagesAccess = 'none'
+    let isOwner = false
+    for (const r of rows) {
+      if (r.is_owner_team) isOwner = true
+      access = maxAccess(access, r.is_owner_team ? 'admin' : r.packages_access)
+    }
+    return { isMember: rows.length > 0, isOwner, access }
+  }
+
+  async listOrgsOf(userId: number): Promise<User[]> {
+    return this.db.selectFrom('team_user').innerJoin('team', 'team.id', 'team_user.team_id')
+      .innerJoin('user', 'user.id', 'team.org_id').selectAll('user').distinct()
+      .where('team_user.user_id', '=', userId).orderBy('user.lower_name').execute()
+  }
+}

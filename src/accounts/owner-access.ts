@@ -1,0 +1,49 @@
+// (actor, owner name, need) → the owner row, or the error INTERFACE.md prescribes (401/403/404).
+import type { Config } from '../config/config.js'
+import type { User } from '../storage/db/schema.js'
+import { decide, type Actor, type Need, type OwnerFacts } from '../auth/permissions.js'
+import { WharfError, forbidden, notFound } from '../errors.js'
+import { USER_TYPE_ORGANIZATION, type UserService } from './users.js'
+import type { OrgService } from './orgs.js'
+
+export class OwnerAccess {
+  constructor(private readonly users: UserService, private readonly orgs: OrgService, private readonly config: Config) {}
+
+  async facts(actor: Actor | null, owner: User): Promise<OwnerFacts> {
+    if (!actor) return { visibility: owner.visibility, actorAccess: 'none', isMember: false }
+    if (owner.type !== USER_TYPE_ORGANIZATION) {
+      const self = owner.id === actor.userId
+      return { visibility: owner.visibility, actorAccess: self ? 'admin' : 'none', isMember: self }
+    }
+    const m = await this.orgs.membership(owner.id, actor.userId)
+    return { visibility: owner.visibility, actorAccess: m.access, isMember: m.isMember }
+  }
+
+  /** Can the actor `need` this owner's packages? Throws the right error when not. */
+  async require(actor: Actor | null, ownerName: string, need: Need): Promise<User> {
+    const owner = await this.users.findOwner(ownerName)
+    if (actor && !actor.scopes.has(need === 'read' ? 'read:package' : 'write:package')) {
+      throw forbidden(`the access token does not have the ${need}:package scope`)
+    }
+    if (!owner) {
+      if (!actor && (need === 'write' || this.config.requireSignInView)) throw new WharfError('unauthenticated', 'authentication required')
+      throw notFound(`owner '${ownerName}'`)
+    }
+    const decision = decide(actor, await this.facts(actor, owner), need, { requireSignInView: this.config.requireSignInView })
+    switch (decision) {
+      case 'allow': return owner
+      case 'challenge': throw new WharfError('unauthenticated', 'authentication required')
+      case 'hide': throw notFound(`owner '${ownerName}'`)
+      case 'deny': throw forbidden(`you may not ${need === 'write' ? 'change' : 'read'} the packages of '${owner.name}'`)
+    }
+  }
+
+  /** True when the actor may read the owner's packages (listing pages, search). */
+  async canRead(actor: Actor | null, owner: User): Promise<boolean> {
+    return decide(actor, await this.facts(actor, owner), 'read', { requireSignInView: this.config.requireSignInView }) === 'allow'
+  }
+
+  async canWrite(actor: Actor | null, owner: User): Promise<boolean> {
+    return decide(actor, await this.facts(actor, owner), 'write', { requireSignInView: this.config.requireSignInView }) === 'allow'
+  }
+}

@@ -1,0 +1,125 @@
+// Users and organizations share one table (Gitea's `user`); type 1 marks an organization.
+import { sql, type Kysely } from 'kysely'
+import type { Database, User, Visibility } from '../storage/db/schema.js'
+import { isUniqueViolation } from '../storage/db/errors.js'
+import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../auth/passwords.js'
+import { invalid, notFound, unprocessable } from '../errors.js'
+import { checkEmail, checkOwnerName } from './names.js'
+
+export const USER_TYPE_INDIVIDUAL = 0
+export const USER_TYPE_ORGANIZATION = 1
+export const VISIBILITIES: readonly Visibility[] = ['public', 'limited', 'private']
+
+export const now = () => Math.floor(Date.now() / 1000)
+
+export function checkVisibility(v: unknown): Visibility {
+  if (typeof v !== 'string' || !VISIBILITIES.includes(v as Visibility)) throw invalid(`visibility must be one of ${VISIBILITIES.join(', ')}`)
+  return v as Visibility
+}
+
+export function checkPassword(p: unknown): string {
+  if (typeof p !== 'string' || p.length < MIN_PASSWORD_LENGTH) throw invalid(`password must be at least ${MIN_PASSWORD_LENGTH} characters`)
+  if (p.length > MAX_PASSWORD_LENGTH) throw invalid(`password must be at most ${MAX_PASSWORD_LENGTH} characters`)
+  return p
+}
+
+export interface CreateUserInput {
+  username: string
+  email?: string
+  password: string
+  isAdmin?: boolean
+  visibility?: Visibility
+  mustChangePassword?: boolean
+  fullName?: string
+}
+
+export interface UserChanges {
+  email?: string
+  password?: string
+  isAdmin?: boolean
+  visibility?: Visibility
+  mustChangePassword?: boolean
+  fullName?: string
+}
+
+export class UserService {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(input: CreateUserInput): Promise<User> {
+    const name = checkOwnerName(input.username)
+    const email = checkEmail(input.email)
+    const password = checkPassword(input.password)
+    const t = now()
+    try {
+      return await this.db.insertInto('user').values({
+        name, lower_name: name.toLowerCase(), full_name: input.fullName ?? '', email, type: USER_TYPE_INDIVIDUAL,
+        password_hash: await hashPassword(password), must_change_password: input.mustChangePassword ? 1 : 0,
+        is_admin: input.isAdmin ? 1 : 0, visibility: checkVisibility(input.visibility ?? 'public'),
+        created_unix: t, updated_unix: t,
+      }).returningAll().executeTakeFirstOrThrow()
+    } catch (err) {
+      if (isUniqueViolation(err)) throw unprocessable(`user or organization '${name}' already exists`)
+      throw err
+    }
+  }
+
+  /** An individual or an organization, by name (case-insensitive). */
+  async findOwner(name: string): Promise<User | undefined> {
+    return this.db.selectFrom('user').selectAll().where('lower_name', '=', name.toLowerCase()).executeTakeFirst()
+  }
+
+  async findById(id: number): Promise<User | undefined> {
+    return this.db.selectFrom('user').selectAll().where('id', '=', id).executeTakeFirst()
+  }
+
+  async getIndividual(name: string): Promise<User> {
+    const u = await this.findOwner(name)
+    if (!u || u.type !== USER_TYPE_INDIVIDUAL) throw notFound(`user '${name}'`)
+    return u
+  }
+
+  async list(opts: { type?: number; limit?: number; offset?: number } = {}): Promise<User[]> {
+    let q = this.db.selectFrom('user').selectAll().orderBy('id')
+    if (opts.type !== undefined) q = q.where('type', '=', opts.type)
+    return q.limit(opts.limit ?? 1000).offset(opts.offset ?? 0).execute()
+  }
+
+  async update(name: string, changes: UserChanges): Promise<User> {
+    const user = await this.getIndividual(name)
+    const set: Partial<Record<string, unknown>> = { updated_unix: now() }
+    if (changes.email !== undefined) set.email = checkEmail(changes.email)
+    if (changes.fullName !== undefined) set.full_name = String(changes.fullName).slice(0, 255)
+    if (changes.isAdmin !== undefined) set.is_admin = changes.isAdmin ? 1 : 0
+    if (changes.visibility !== undefined) set.visibility = checkVisibility(changes.visibility)
+    if (changes.mustChangePassword !== undefined) set.must_change_password = changes.mustChangePassword ? 1 : 0
+    if (changes.password !== undefined) set.password_hash = await hashPassword(checkPassword(changes.password))
+    await this.db.updateTable('user').set(set).where('id', '=', user.id).execute()
+    return (await this.findById(user.id))!
+  }
+
+  async countPackages(ownerId: number): Promise<number> {
+    const r = await this.db.selectFrom('package').select(sql<number>`count(*)`.as('n')).where('owner_id', '=', ownerId).executeTakeFirst()
+    return Number(r?.n ?? 0)
+  }
+
+  /** Deletes a user; refuses (422) while it owns packages unless purge is set. */
+  async delete(name: string, opts: { purge?: boolean } = {}): Promise<{ purgedPackages: number }> {
+    const user = await this.getIndividual(name)
+    const n = await this.countPackages(user.id)
+    if (n > 0 && !opts.purge) throw unprocessable(`user '${user.name}' still owns ${n} package(s); delete them first or use purge`)
+    // Rows cascade (tokens, memberships, packages → versions → files); blobs become orphans for the GC job.
+    await this.db.deleteFrom('user').where('id', '=', user.id).execute()
+    return { purgedPackages: n }
+  }
+
+  async setTotp(userId: number, secret: string | null, recoveryCodes: string[] | null): Promise<void> {
+    await this.db.updateTable('user').set({
+      totp_secret: secret, recovery_codes: recoveryCodes ? JSON.stringify(recoveryCodes) : null, updated_unix: now(),
+    }).where('id', '=', userId).execute()
+  }
+
+  async setRecoveryCodes(userId: number, codes: string[]): Promise<void> {
+    await this.db.updateTable('user').set({ recovery_codes: JSON.stringify(codes) }).where('id', '=', userId).execute()
+  }
+}
+

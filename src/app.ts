@@ -1,0 +1,52 @@
+// buildApp(services): the Fastify instance with every route; it never listens (tests use inject()).
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Services } from './services.js'
+import { errorHandler, sendError } from './http/error-handler.js'
+import { authPlugin, type SessionResolver } from './http/auth-plugin.js'
+import { expectContinueHooks, routeExpectContinue } from './http/expect-continue.js'
+import { healthRoutes } from './http/health.js'
+import { apiV1 } from './http/api-v1/index.js'
+import { packageTypes } from './registries/index.js'
+import type { Server } from 'node:http'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services
+  }
+}
+
+export interface AppExtensions {
+  sessionResolver?: SessionResolver
+}
+
+export async function buildApp(services: Services, ext: AppExtensions = {}): Promise<FastifyInstance> {
+  const { config } = services
+  const opts: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } } = {
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+    },
+    genReqId: () => randomUUID(),
+    routerOptions: { maxParamLength: 4096 },
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  }
+  if (config.tls) opts.https = { cert: config.tls.cert, key: config.tls.key }
+  const app = Fastify(opts) as unknown as FastifyInstance
+  routeExpectContinue(app.server as Server)
+  app.decorate('services', services)
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((req, reply) => sendError(req, reply, 404, 'not found'))
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('X-Request-Id', req.id)
+  })
+  expectContinueHooks(app)
+  await app.register(authPlugin, { sessionResolver: ext.sessionResolver })
+  await app.register(healthRoutes)
+  await app.register(apiV1, { prefix: '/api/v1' })
+  for (const type of packageTypes) {
+    await app.register(type.routes, { prefix: `/api/packages/:owner/${type.name}` })
+  }
+  return app
+}

@@ -1,0 +1,68 @@
+// `wharf web`: load config → open services → build app → listen → ready line → graceful stop.
+import type { Command } from 'commander'
+import { loadConfig, type Config } from '../config/config.js'
+import { openServices, type Services } from '../services.js'
+import { buildApp } from '../app.js'
+import { reportError } from './index.js'
+import { WharfError } from '../errors.js'
+
+export function registerWeb(program: Command): void {
+  program.command('web').description('run the web server')
+    .option('--port <port>', 'listen port (0 = any free port)')
+    .option('--host <host>', 'listen address')
+    .action(async (o: { port?: string; host?: string }) => {
+      try {
+        await runWeb(loadConfig(process.env, { port: o.port, host: o.host }))
+      } catch (err) {
+        reportError(err)
+        process.exit(1)
+      }
+    })
+}
+
+export async function ensureBootstrapAdmin(services: Services): Promise<void> {
+  const admin = services.config.bootstrapAdmin
+  if (!admin) return
+  if (await services.users.findOwner(admin.username)) return
+  try {
+    await services.users.create({
+      username: admin.username, password: admin.password, email: admin.email ?? `${admin.username}@localhost`, isAdmin: true,
+    })
+  } catch (err) {
+    // Another instance starting at the same moment may have created it.
+    if (err instanceof WharfError && err.kind === 'unprocessable' && (await services.users.findOwner(admin.username))) return
+    throw err
+  }
+}
+
+export async function runWeb(config: Config): Promise<void> {
+  const services = await openServices(config)
+  await ensureBootstrapAdmin(services)
+  const app = await buildApp(services)
+  const address = await app.listen({ host: config.host, port: config.port })
+  services.setListenUrl(new URL(`${address}/`))
+  process.stdout.write(`wharf listening on ${address}\n`)
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    app.log.info({ signal }, 'stopping: no new connections, waiting for requests in flight')
+    const force = setTimeout(() => {
+      app.log.warn('grace period over; closing remaining connections')
+      app.server.closeAllConnections?.()
+    }, config.shutdownGraceMs)
+    force.unref()
+    try {
+      await app.close()
+      await services.close()
+      process.exitCode = 0
+    } catch (err) {
+      app.log.error({ err }, 'error while stopping')
+      process.exitCode = 1
+    }
+    clearTimeout(force)
+  }
+  process.once('SIGTERM', () => void stop('SIGTERM'))
+  process.once('SIGINT', () => void stop('SIGINT'))
+}

@@ -1,0 +1,182 @@
+// The only reader of process.env. Every setting of INTERFACE.md is parsed here, once, into a frozen Config.
+import path from 'node:path'
+import { readFileSync } from 'node:fs'
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  readonly databaseUrl: string
+  readonly storageUrl: string
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
+  /** Set when WHARF_PUBLIC_URL is given; otherwise derived from the bound address after listen. */
+  readonly publicUrl?: URL
+  readonly requireSignInView: boolean
+  readonly logLevel: LogLevel
+  readonly bootstrapAdmin?: { readonly username: string; readonly password: string; readonly email?: string }
+  readonly limits: { readonly generic?: number; readonly go?: number }
+  readonly gc: { readonly intervalMs: number; readonly graceMs: number }
+  readonly downloadFlushMs: number
+  readonly shutdownGraceMs: number
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+export function loadConfig(env: Env, flags: { host?: string; port?: string | number } = {}): Config {
+  const dataDir = path.resolve(nonEmpty(env, 'WHARF_DATA') ?? './data')
+  const databaseUrl = parseDatabaseUrl('WHARF_DATABASE_URL', nonEmpty(env, 'WHARF_DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'wharf.db')}`)
+  const storageUrl = parseStorageUrl('WHARF_STORAGE_URL', nonEmpty(env, 'WHARF_STORAGE_URL') ?? `file:${path.join(dataDir, 'blobs')}`)
+  const host = flags.host ?? nonEmpty(env, 'WHARF_HOST') ?? '127.0.0.1'
+  const port = flags.port !== undefined ? parsePort('--port', String(flags.port)) : parsePort('WHARF_PORT', nonEmpty(env, 'WHARF_PORT') ?? '3000')
+  const publicUrlRaw = nonEmpty(env, 'WHARF_PUBLIC_URL')
+  let publicUrl: URL | undefined
+  if (publicUrlRaw !== undefined) {
+    try {
+      publicUrl = new URL(publicUrlRaw.endsWith('/') ? publicUrlRaw : `${publicUrlRaw}/`)
+    } catch {
+      throw new ConfigError('WHARF_PUBLIC_URL', `not a URL: '${publicUrlRaw}'`)
+    }
+    if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') {
+      throw new ConfigError('WHARF_PUBLIC_URL', `expected an http:// or https:// URL, got '${publicUrlRaw}'`)
+    }
+  }
+  const certPath = nonEmpty(env, 'WHARF_TLS_CERT')
+  const keyPath = nonEmpty(env, 'WHARF_TLS_KEY')
+  let tls: Config['tls']
+  if (certPath !== undefined || keyPath !== undefined) {
+    if (certPath === undefined) throw new ConfigError('WHARF_TLS_CERT', 'must be set together with WHARF_TLS_KEY')
+    if (keyPath === undefined) throw new ConfigError('WHARF_TLS_KEY', 'must be set together with WHARF_TLS_CERT')
+    tls = { cert: readPem('WHARF_TLS_CERT', certPath), key: readPem('WHARF_TLS_KEY', keyPath) }
+  }
+  const adminName = nonEmpty(env, 'WHARF_ADMIN_USERNAME')
+  const adminPassword = nonEmpty(env, 'WHARF_ADMIN_PASSWORD')
+  const adminEmail = nonEmpty(env, 'WHARF_ADMIN_EMAIL')
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    databaseUrl,
+    storageUrl,
+    tls,
+    publicUrl,
+    requireSignInView: parseBool('WHARF_REQUIRE_SIGNIN_VIEW', nonEmpty(env, 'WHARF_REQUIRE_SIGNIN_VIEW') ?? 'false'),
+    logLevel: parseLogLevel('WHARF_LOG_LEVEL', nonEmpty(env, 'WHARF_LOG_LEVEL') ?? 'info'),
+    bootstrapAdmin: adminName !== undefined && adminPassword !== undefined
+      ? { username: adminName, password: adminPassword, email: adminEmail }
+      : undefined,
+    limits: Object.freeze({
+      generic: optionalSize('WHARF_LIMIT_SIZE_GENERIC', nonEmpty(env, 'WHARF_LIMIT_SIZE_GENERIC')),
+      go: optionalSize('WHARF_LIMIT_SIZE_GO', nonEmpty(env, 'WHARF_LIMIT_SIZE_GO')),
+    }),
+    gc: Object.freeze({
+      intervalMs: parseDuration('WHARF_GC_INTERVAL', nonEmpty(env, 'WHARF_GC_INTERVAL') ?? '1h'),
+      graceMs: parseDuration('WHARF_GC_GRACE', nonEmpty(env, 'WHARF_GC_GRACE') ?? '1h'),
+    }),
+    downloadFlushMs: parseDuration('WHARF_DOWNLOAD_FLUSH_INTERVAL', nonEmpty(env, 'WHARF_DOWNLOAD_FLUSH_INTERVAL') ?? '5s'),
+    shutdownGraceMs: parseDuration('WHARF_SHUTDOWN_GRACE', nonEmpty(env, 'WHARF_SHUTDOWN_GRACE') ?? '10s'),
+  })
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const v = env[name]
+  return v === undefined || v === '' ? undefined : v
+}
+
+export function parsePort(name: string, raw: string): number {
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new ConfigError(name, `expected a port number 0-65535, got '${raw}'`)
+  return Number(raw)
+}
+
+export function parseBool(name: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(v)) return true
+  if (['false', '0', 'no', 'off'].includes(v)) return false
+  throw new ConfigError(name, `expected true or false, got '${raw}'`)
+}
+
+function parseLogLevel(name: string, raw: string): LogLevel {
+  const v = raw.trim().toLowerCase() as LogLevel
+  if (!LOG_LEVELS.includes(v)) throw new ConfigError(name, `expected one of ${LOG_LEVELS.join(', ')}, got '${raw}'`)
+  return v
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
+  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+}
+
+/** "500MiB", "5GiB", "1048576", "10 MB" → bytes. */
+export function parseSize(name: string, raw: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw)
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined
+  if (!m || unit === undefined) throw new ConfigError(name, `expected a size like 1048576, 500MiB or 5GiB, got '${raw}'`)
+  const bytes = Math.floor(Number(m[1]) * unit)
+  if (!Number.isSafeInteger(bytes)) throw new ConfigError(name, `size too large: '${raw}'`)
+  return bytes
+}
+
+function optionalSize(name: string, raw: string | undefined): number | undefined {
+  return raw === undefined ? undefined : parseSize(name, raw)
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** "500ms", "5s", "10m", "1h" (a bare number is seconds). */
+export function parseDuration(name: string, raw: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(raw)
+  if (!m) throw new ConfigError(name, `expected a duration like 500ms, 30s, 10m or 1h, got '${raw}'`)
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 's']!)
+}
+
+function parseDatabaseUrl(name: string, raw: string): string {
+  if (raw.startsWith('sqlite:')) {
+    if (raw.length === 'sqlite:'.length) throw new ConfigError(name, 'sqlite: needs a file path, e.g. sqlite:./data/wharf.db')
+    return raw
+  }
+  if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) {
+    try {
+      new URL(raw)
+    } catch {
+      throw new ConfigError(name, 'not a valid postgres:// URL')
+    }
+    return raw
+  }
+  throw new ConfigError(name, `unknown scheme in '${redact(raw)}': expected sqlite:PATH or postgres://user:pass@host:port/db`)
+}
+
+function parseStorageUrl(name: string, raw: string): string {
+  if (raw.startsWith('file:')) {
+    if (raw.length === 'file:'.length) throw new ConfigError(name, 'file: needs a folder, e.g. file:./data/blobs')
+    return raw
+  }
+  if (raw.startsWith('s3://')) {
+    throw new ConfigError(name, 's3:// storage is not supported by this build yet; use file:PATH')
+  }
+  throw new ConfigError(name, `unknown scheme in '${raw}': expected file:PATH or s3://bucket?…`)
+}
+
+function readPem(name: string, file: string): Buffer {
+  let data: Buffer
+  try {
+    data = readFileSync(file)
+  } catch (err) {
+    throw new ConfigError(name, `cannot read '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+  if (!data.toString('latin1').includes('-----BEGIN')) throw new ConfigError(name, `'${file}' is not a PEM file`)
+  return data
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@')
+}

@@ -1,0 +1,27 @@
+// Domain errors carry a kind, never an HTTP status: src/http/error-handler.ts owns that mapping.
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'quota'
+  | 'unprocessable'
+  | 'rate_limited'
+
+export class WharfError extends Error {
+  constructor(readonly kind: ErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'WharfError'
+  }
+}
+
+export const invalid = (msg: string) => new WharfError('invalid', msg)
+export const unauthenticated = (msg = 'authentication required') => new WharfError('unauthenticated', msg)
+export const forbidden = (msg: string) => new WharfError('forbidden', msg)
+export const notFound = (what: string) => new WharfError('not_found', `${what} does not exist`)
+export const conflict = (msg: string) => new WharfError('conflict', msg)
+export const tooLarge = (msg: string) => new WharfError('too_large', msg)
+export const unprocessable = (msg: string) => new WharfError('unprocessable', msg)
+export const rateLimited = (msg: string) => new WharfError('rate_limited', msg)

@@ -1,0 +1,15 @@
+// /api/v1: the subset of Gitea's API v1 that Wharf serves, with Gitea's JSON shapes and JSON errors.
+import type { FastifyPluginAsync } from 'fastify'
+import pkg from '../../../package.json' with { type: 'json' }
+import { userRoutes } from './users.js'
+import { tokenRoutes } from './tokens.js'
+import { orgRoutes } from './orgs.js'
+
+export const WHARF_VERSION: string = pkg.version
+
+export const apiV1: FastifyPluginAsync = async (app) => {
+  app.get('/version', async () => ({ version: WHARF_VERSION }))
+  await app.register(userRoutes)
+  await app.register(tokenRoutes)
+  await app.register(orgRoutes)
+}

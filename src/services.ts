@@ -1,0 +1,75 @@
+// The composition root: everything HTTP, the CLI and jobs share, built once from a Config.
+import path from 'node:path'
+import type { Kysely } from 'kysely'
+import type { Config } from './config/config.js'
+import type { Database } from './storage/db/schema.js'
+import type { Flavor } from './storage/db/migrations/flavor.js'
+import { openDatabase, ensurePostgresSchema, pingDatabase } from './storage/db/open.js'
+import { migrateToLatest } from './storage/db/migrate.js'
+import { UserService } from './accounts/users.js'
+import { OrgService } from './accounts/orgs.js'
+import { TokenService } from './accounts/tokens.js'
+import { Authenticator } from './accounts/authenticate.js'
+import { OwnerAccess } from './accounts/owner-access.js'
+
+export interface Services {
+  readonly config: Config
+  readonly db: Kysely<Database>
+  readonly flavor: Flavor
+  readonly users: UserService
+  readonly orgs: OrgService
+  readonly tokens: TokenService
+  readonly auth: Authenticator
+  readonly access: OwnerAccess
+  readonly tmpDir: string
+  /** WHARF_PUBLIC_URL, else the address the server listens on (set by `wharf web` after listen). */
+  publicUrl(): URL
+  setListenUrl(url: URL): void
+  /** Called by close(), last registered first (blob store, job runners, …). */
+  onClose(fn: () => Promise<void>): void
+  /** Round trips to every backing store; throws when one does not answer. */
+  health(): Promise<Record<string, boolean>>
+  close(): Promise<void>
+}
+
+export async function openServices(config: Config, opts: { migrate?: boolean } = {}): Promise<Services> {
+  if (config.databaseUrl.startsWith('postgres')) await ensurePostgresSchema(config.databaseUrl)
+  const { db, flavor } = openDatabase(config.databaseUrl)
+  try {
+    if (opts.migrate !== false) await migrateToLatest(db, flavor)
+  } catch (err) {
+    await db.destroy()
+    throw err
+  }
+  const users = new UserService(db)
+  const orgs = new OrgService(db)
+  const tokens = new TokenService(db)
+  const auth = new Authenticator(users, tokens)
+  const access = new OwnerAccess(users, orgs, config)
+  const closers: Array<() => Promise<void>> = []
+  let listenUrl = new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`)
+  return {
+    config, db, flavor, users, orgs, tokens, auth, access,
+    tmpDir: path.join(config.dataDir, 'tmp'),
+    publicUrl: () => config.publicUrl ?? listenUrl,
+    setListenUrl(url: URL) {
+      listenUrl = url
+    },
+    onClose(fn) {
+      closers.push(fn)
+    },
+    async health() {
+      let database = true
+      try {
+        await pingDatabase(db)
+      } catch {
+        database = false
+      }
+      return { database }
+    },
+    async close() {
+      for (const c of closers.reverse()) await c()
+      await db.destroy()
+    },
+  }
+}

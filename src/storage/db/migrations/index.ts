@@ -1,0 +1,10 @@
+// The ordered list of migrations. Append only; never edit a released one.
+import type { Kysely } from 'kysely'
+import type { Flavor } from './flavor.js'
+import * as m0001 from './0001-initial.js'
+
+export interface WharfMigration { up(db: Kysely<any>, flavor: Flavor): Promise<void> }
+
+export const migrations: Record<string, WharfMigration> = {
+  '0001-initial': m0001,
+}

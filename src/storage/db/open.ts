@@ -1,0 +1,73 @@
+// openDatabase(url): sqlite:PATH (better-sqlite3, WAL, busy timeout) or postgres://… (pg pool).
+// A postgres URL may carry ?schema=NAME: every connection then works in that schema (tests use it
+// to give each run its own namespace).
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import SQLite from 'better-sqlite3'
+import pg from 'pg'
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import type { Database } from './schema.js'
+import type { Flavor } from './migrations/flavor.js'
+
+// int8 (sizes, counts, times) as JS numbers: all our values stay below 2^53.
+pg.types.setTypeParser(20, (v: string) => Number(v))
+
+export interface OpenDatabase {
+  db: Kysely<Database>
+  flavor: Flavor
+}
+
+export function openDatabase(url: string): OpenDatabase {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length)
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+    const database = new SQLite(file)
+    database.pragma('journal_mode = WAL')
+    database.pragma('busy_timeout = 10000')
+    database.pragma('foreign_keys = ON')
+    database.pragma('synchronous = NORMAL')
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), flavor: 'sqlite' }
+  }
+  const parsed = new URL(url)
+  const schema = parsed.searchParams.get('schema')
+  parsed.searchParams.delete('schema')
+  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name '${schema}'`)
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: 10,
+    ...(schema !== null ? { options: `-c search_path=${schema}` } : {}),
+  })
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), flavor: 'postgres' }
+}
+
+/** Creates the schema named in a postgres URL's ?schema= (tests), using a short-lived connection. */
+export async function ensurePostgresSchema(url: string): Promise<void> {
+  const parsed = new URL(url)
+  const schema = parsed.searchParams.get('schema')
+  if (schema === null) return
+  parsed.searchParams.delete('schema')
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1 }) }) })
+  try {
+    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db)
+  } finally {
+    await db.destroy()
+  }
+}
+
+export async function dropPostgresSchema(url: string): Promise<void> {
+  const parsed = new URL(url)
+  const schema = parsed.searchParams.get('schema')
+  if (schema === null) return
+  parsed.searchParams.delete('schema')
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1 }) }) })
+  try {
+    await sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`.execute(db)
+  } finally {
+    await db.destroy()
+  }
+}
+
+/** A cheap round trip, for /api/healthz. */
+export async function pingDatabase(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db)
+}

@@ -1,0 +1,125 @@
+// Kysely's view of the schema created by ./migrations. Times are integer seconds (created_unix …).
+import type { Generated, Insertable, Selectable } from 'kysely'
+
+export type Visibility = 'public' | 'limited' | 'private'
+export type PackagesAccess = 'none' | 'read' | 'write' | 'admin'
+
+export interface UserTable {
+  id: Generated<number>
+  name: string
+  lower_name: string
+  full_name: string
+  email: string
+  /** 0 = individual, 1 = organization (Gitea's UserType). */
+  type: number
+  password_hash: string | null
+  must_change_password: number
+  is_admin: number
+  visibility: Visibility
+  totp_secret: string | null
+  /** JSON array of SHA-256 hex digests of unused recovery codes. */
+  recovery_codes: string | null
+  created_unix: number
+  updated_unix: number
+}
+
+export interface TeamTable {
+  id: Generated<number>
+  org_id: number
+  name: string
+  lower_name: string
+  description: string
+  packages_access: PackagesAccess
+  /** 1 for the organization's Owners team: full rights over the organization. */
+  is_owner_team: number
+  created_unix: number
+}
+
+export interface TeamUserTable {
+  team_id: number
+  user_id: number
+}
+
+export interface AccessTokenTable {
+  id: Generated<number>
+  user_id: number
+  name: string
+  lower_name: string
+  token_hash: string
+  token_last_eight: string
+  scopes: string
+  created_unix: number
+  last_used_unix: number | null
+}
+
+export interface PackageTable {
+  id: Generated<number>
+  owner_id: number
+  type: string
+  name: string
+  lower_name: string
+  created_unix: number
+}
+
+export interface PackageVersionTable {
+  id: Generated<number>
+  package_id: number
+  creator_id: number | null
+  version: string
+  lower_version: string
+  metadata_json: string | null
+  download_count: number
+  created_unix: number
+}
+
+export interface PackageFileTable {
+  id: Generated<number>
+  version_id: number
+  blob_id: number
+  name: string
+  lower_name: string
+  is_lead: number
+  created_unix: number
+}
+
+export interface PackageBlobTable {
+  id: Generated<number>
+  size: number
+  hash_md5: string
+  hash_sha1: string
+  hash_sha256: string
+  hash_sha512: string
+  created_unix: number
+}
+
+export interface SessionTable {
+  id_hash: string
+  user_id: number
+  csrf_token: string
+  /** 1 while the password was right but the second factor is still to be given. */
+  pending_2fa: number
+  created_unix: number
+  expires_unix: number
+}
+
+export interface Database {
+  user: UserTable
+  team: TeamTable
+  team_user: TeamUserTable
+  access_token: AccessTokenTable
+  package: PackageTable
+  package_version: PackageVersionTable
+  package_file: PackageFileTable
+  package_blob: PackageBlobTable
+  session: SessionTable
+}
+
+export type User = Selectable<UserTable>
+export type NewUser = Insertable<UserTable>
+export type Team = Selectable<TeamTable>
+export type AccessToken = Selectable<AccessTokenTable>
+export type Package = Selectable<PackageTable>
+export type PackageVersion = Selectable<PackageVersionTable>
+export type PackageFile = Selectable<PackageFileTable>
+export type PackageBlob = Selectable<PackageBlobTable>
+export type Session = Selectable<SessionTable>
