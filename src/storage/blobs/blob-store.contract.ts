@@ -1,0 +1,89 @@
+// The behaviour every BlobStore backend must have; each backend's test file runs it.
+import { describe, test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { BlobNotFoundError, blobKey, type BlobStore } from './blob-store.js'
+
+const sha256Hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
+
+async function readAll(r: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const c of r) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+export function blobStoreContract(name: string, open: (t: TestContext) => Promise<BlobStore>): void {
+  describe(`BlobStore contract: ${name}`, () => {
+    test('a missing key: open rejects, stat is undefined, delete succeeds', async (t) => {
+      const store = await open(t)
+      const key = blobKey(sha256Hex('absent'))
+      await assert.rejects(store.open(key), BlobNotFoundError)
+      assert.equal(await store.stat(key), undefined)
+      await store.delete(key)
+    })
+
+    test('put then open returns the same bytes; put is idempotent', async (t) => {
+      const store = await open(t)
+      const data = randomBytes(300_000)
+      const key = blobKey(sha256Hex(data))
+      await store.put(key, Readable.from([data.subarray(0, 1000), data.subarray(1000)]), data.length)
+      await store.put(key, Readable.from([data]), data.length)
+      assert.ok((await readAll(await store.open(key))).equals(data))
+      assert.equal((await store.stat(key))?.size, data.length)
+    })
+
+    test('ranges are inclusive', async (t) => {
+      const store = await open(t)
+      const data = Buffer.from('0123456789')
+      const key = blobKey(sha256Hex(data))
+      await store.put(key, Readable.from([data]), data.length)
+      assert.equal((await readAll(await store.open(key, { start: 2, end: 4 }))).toString(), '234')
+      assert.equal((await readAll(await store.open(key, { start: 9, end: 9 }))).toString(), '9')
+    })
+
+    test('an empty blob', async (t) => {
+      const store = await open(t)
+      const key = blobKey(sha256Hex(''))
+      await store.put(key, Readable.from([]), 0)
+      assert.equal((await readAll(await store.open(key))).length, 0)
+      assert.equal((await store.stat(key))?.size, 0)
+    })
+
+    test('a size mismatch stores nothing', async (t) => {
+      const store = await open(t)
+      const data = Buffer.from('abc')
+      const key = blobKey(sha256Hex(data))
+      await assert.rejects(store.put(key, Readable.from([data]), 4))
+      assert.equal(await store.stat(key), undefined)
+    })
+
+    test('keys lists what is stored; delete removes', async (t) => {
+      const store = await open(t)
+      const a = Buffer.from('a')
+      const b = Buffer.from('b')
+      await store.put(blobKey(sha256Hex(a)), Readable.from([a]), 1)
+      await store.put(blobKey(sha256Hex(b)), Readable.from([b]), 1)
+      const keys = new Set<string>()
+      for await (const k of store.keys()) keys.add(k)
+      assert.deepEqual(keys, new Set([sha256Hex(a), sha256Hex(b)]))
+      await store.delete(blobKey(sha256Hex(a)))
+      await store.delete(blobKey(sha256Hex(a)))
+      assert.equal(await store.stat(blobKey(sha256Hex(a))), undefined)
+      await store.ping()
+    })
+
+    test('parallel puts of one key all succeed', async (t) => {
+      const store = await open(t)
+      const data = randomBytes(100_000)
+      const key = blobKey(sha256Hex(data))
+      await Promise.all(Array.from({ length: 8 }, () => store.put(key, Readable.from([data]), data.length)))
+      assert.ok((await readAll(await store.open(key))).equals(data))
+    })
+
+    test('blobKey refuses what is not a sha256', () => {
+      assert.throws(() => blobKey('../../etc/passwd'), TypeError)
+      assert.throws(() => blobKey('A'.repeat(64)), TypeError)
+    })
+  })
+}

@@ -1,0 +1,53 @@
+// Where package bytes live: content-addressed by SHA-256, written once, never changed in place.
+// Backends implement this small interface and run the shared contract suite (blob-store.contract.ts).
+import type { Readable } from 'node:stream'
+
+/** A lower-case SHA-256 hex digest naming a blob. */
+export type BlobKey = string & { readonly __brand: 'BlobKey' }
+
+export function blobKey(sha256: string): BlobKey {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new TypeError(`not a sha256 digest: ${sha256}`)
+  return sha256 as BlobKey
+}
+
+export function isBlobKey(s: string): s is BlobKey {
+  return /^[0-9a-f]{64}$/.test(s)
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`blob ${key} does not exist`)
+    this.name = 'BlobNotFoundError'
+  }
+}
+
+/** Inclusive byte range, as in HTTP Range. */
+export interface ByteRange {
+  readonly start: number
+  readonly end: number
+}
+
+export interface BlobStat {
+  readonly size: number
+  readonly modifiedAt: Date
+}
+
+export interface BlobStore {
+  /**
+   * Stores `body` under `key`; durable once it resolves. Putting a key that exists is harmless
+   * (the bytes are the same by construction). The caller has verified that `key` is the SHA-256
+   * of the bytes; `size`, when given, is checked.
+   */
+  put(key: BlobKey, body: Readable, size?: number): Promise<void>
+  /** A stream of the blob (or of an inclusive range of it); rejects with BlobNotFoundError. */
+  open(key: BlobKey, range?: ByteRange): Promise<Readable>
+  /** Size and last write time, or undefined when the blob does not exist. */
+  stat(key: BlobKey): Promise<BlobStat | undefined>
+  /** Removes the blob; deleting a missing blob succeeds. */
+  delete(key: BlobKey): Promise<void>
+  /** Every stored key, for garbage collection. */
+  keys(): AsyncIterable<BlobKey>
+  /** A cheap round trip for /api/healthz; throws when the storage does not answer. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,142 @@
+// BlobStore on a local folder: <root>/ab/cd/<sha256>. A blob appears only by atomic rename of a
+// fully written, fsynced temp file, so readers never see a partial blob, even after a crash.
+import { createWriteStream } from 'node:fs'
+import { mkdir, open, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { Transform, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { BlobNotFoundError, isBlobKey, type BlobKey, type BlobStat, type BlobStore, type ByteRange } from './blob-store.js'
+
+export class FsBlobStore implements BlobStore {
+  readonly #root: string
+  readonly #tmp: string
+
+  constructor(root: string) {
+    this.#root = path.resolve(root)
+    this.#tmp = path.join(this.#root, 'tmp')
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.#tmp, { recursive: true })
+  }
+
+  /** Folder of half-written blobs; gc-blobs removes old leftovers of crashed writes. */
+  get tmpDir(): string {
+    return this.#tmp
+  }
+
+  #path(key: BlobKey): string {
+    // keys are validated hex digests (BlobKey), so this path cannot escape the root
+    if (!isBlobKey(key)) throw new TypeError(`not a blob key: ${String(key)}`)
+    return path.join(this.#root, key.slice(0, 2), key.slice(2, 4), key)
+  }
+
+  async put(key: BlobKey, body: Readable, size?: number): Promise<void> {
+    const final = this.#path(key)
+    if (await this.stat(key)) {
+      // Refresh the mtime: the GC spares blobs written within its grace period, and this one is
+      // about to get a row again.
+      const now = new Date()
+      await utimes(final, now, now).catch(() => {})
+      if (await this.stat(key)) {
+        body.destroy()
+        return
+      }
+    }
+    await mkdir(path.dirname(final), { recursive: true })
+    await mkdir(this.#tmp, { recursive: true })
+    const tmp = path.join(this.#tmp, `${key}.${randomUUID()}`)
+    try {
+      let written = 0
+      const count = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          written += chunk.length
+          cb(null, chunk)
+        },
+      })
+      await pipeline(body, count, createWriteStream(tmp, { flags: 'wx' }))
+      if (size !== undefined && written !== size) throw new Error(`blob ${key}: expected ${size} bytes, got ${written}`)
+      const fh = await open(tmp, 'r')
+      try {
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      await rename(tmp, final)
+      await syncDir(path.dirname(final))
+    } finally {
+      await rm(tmp, { force: true })
+    }
+  }
+
+  async open(key: BlobKey, range?: ByteRange): Promise<Readable> {
+    const file = this.#path(key)
+    // open first so a missing blob rejects here, not as a stream error after headers went out
+    let fh
+    try {
+      fh = await open(file, 'r')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key)
+      throw err
+    }
+    return fh.createReadStream({ start: range?.start, end: range?.end, autoClose: true })
+  }
+
+  async stat(key: BlobKey): Promise<BlobStat | undefined> {
+    try {
+      const s = await stat(this.#path(key))
+      return { size: s.size, modifiedAt: s.mtime }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+  }
+
+  async delete(key: BlobKey): Promise<void> {
+    await rm(this.#path(key), { force: true })
+  }
+
+  async *keys(): AsyncIterable<BlobKey> {
+    for (const a of await listDir(this.#root)) {
+      if (!/^[0-9a-f]{2}$/.test(a)) continue
+      for (const b of await listDir(path.join(this.#root, a))) {
+        if (!/^[0-9a-f]{2}$/.test(b)) continue
+        for (const name of await listDir(path.join(this.#root, a, b))) {
+          if (isBlobKey(name) && name.startsWith(a + b)) yield name
+        }
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    const probe = path.join(this.#tmp, `.ping-${randomUUID()}`)
+    await writeFile(probe, '')
+    await rm(probe, { force: true })
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
+}
+
+/** Makes the rename itself durable (the directory entry). Not supported everywhere; best effort. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r')
+    try {
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    // some platforms cannot fsync a directory; the file itself is already durable
+  }
+}
