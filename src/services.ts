@@ -11,6 +11,11 @@ import { OrgService } from './accounts/orgs.js'
 import { TokenService } from './accounts/tokens.js'
 import { Authenticator } from './accounts/authenticate.js'
 import { OwnerAccess } from './accounts/owner-access.js'
+import type { BlobStore } from './storage/blobs/blob-store.js'
+import { openBlobStore } from './storage/blobs/open.js'
+import { PackageService } from './packages/package-service.js'
+import { every, type JobLogger } from './jobs/schedule.js'
+import { gcBlobs } from './jobs/gc-blobs.js'
 
 export interface Services {
   readonly config: Config
@@ -21,7 +26,11 @@ export interface Services {
   readonly tokens: TokenService
   readonly auth: Authenticator
   readonly access: OwnerAccess
+  readonly blobs: BlobStore
+  readonly packages: PackageService
   readonly tmpDir: string
+  /** Starts the blob GC job (`wharf web`); it stops on close(). Download counts flush regardless. */
+  startJobs(log: JobLogger): void
   /** WHARF_PUBLIC_URL, else the address the server listens on (set by `wharf web` after listen). */
   publicUrl(): URL
   setListenUrl(url: URL): void
@@ -46,11 +55,38 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   const tokens = new TokenService(db)
   const auth = new Authenticator(users, tokens)
   const access = new OwnerAccess(users, orgs, config)
+  let blobs: BlobStore
+  try {
+    blobs = await openBlobStore(config.storageUrl)
+  } catch (err) {
+    await db.destroy()
+    throw err
+  }
+  const tmpDir = path.join(config.dataDir, 'tmp')
+  const packages = new PackageService(db, blobs, tmpDir, config.limits)
   const closers: Array<() => Promise<void>> = []
+  const consoleLog: JobLogger = { error: (obj, msg) => console.error(msg, obj) }
+  // Registered first so it runs last: counts gathered until the very end still get written.
+  closers.push(async () => {
+    await flush.stop()
+    await packages.downloads.flush().catch((err: unknown) => consoleLog.error({ err }, 'download count flush failed'))
+    await blobs.close()
+  })
+  let flushLog: JobLogger = consoleLog
+  const flush = every(config.downloadFlushMs, 'flush-downloads', () => packages.downloads.flush(), { error: (o, m) => flushLog.error(o, m) })
+  let jobsStarted = false
   let listenUrl = new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`)
   return {
-    config, db, flavor, users, orgs, tokens, auth, access,
-    tmpDir: path.join(config.dataDir, 'tmp'),
+    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, tmpDir,
+    startJobs(log) {
+      if (jobsStarted) return
+      jobsStarted = true
+      flushLog = log
+      const gc = every(config.gc.intervalMs, 'gc-blobs', async (signal) => {
+        await gcBlobs({ db, flavor, blobs, tmpDir, graceMs: config.gc.graceMs }, signal)
+      }, log)
+      closers.push(() => gc.stop())
+    },
     publicUrl: () => config.publicUrl ?? listenUrl,
     setListenUrl(url: URL) {
       listenUrl = url
@@ -65,7 +101,13 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
       } catch {
         database = false
       }
-      return { database }
+      let storage = true
+      try {
+        await blobs.ping()
+      } catch {
+        storage = false
+      }
+      return { database, blobs: storage }
     },
     async close() {
       for (const c of closers.reverse()) await c()

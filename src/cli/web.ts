@@ -42,6 +42,7 @@ export async function runWeb(config: Config): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port })
   services.setListenUrl(new URL(`${address}/`))
   process.stdout.write(`wharf listening on ${address}\n`)
+  services.startJobs(app.log)
 
   let stopping = false
   const stop = async (signal: string) => {

@@ -1,0 +1,131 @@
+// Deletes blobs no file refers to, and upload leftovers, once they are older than a grace period.
+// Order matters: rows first, then bytes, so the worst case is an orphan file on disk, never a row
+// pointing at missing bytes. An upload puts its bytes (refreshing the file's mtime when the blob
+// already exists) before it commits its rows, so "no row AND an old mtime" means nobody is using it.
+import { readdir, rm, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { sql, type Kysely } from 'kysely'
+import type { Database } from '../storage/db/schema.js'
+import type { Flavor } from '../storage/db/migrations/flavor.js'
+import { isForeignKeyViolation } from '../storage/db/errors.js'
+import type { BlobKey, BlobStore } from '../storage/blobs/blob-store.js'
+import { FsBlobStore } from '../storage/blobs/fs-blob-store.js'
+
+export interface GcDeps {
+  readonly db: Kysely<Database>
+  readonly flavor: Flavor
+  readonly blobs: BlobStore
+  /** Upload spool folder. */
+  readonly tmpDir: string
+  readonly graceMs: number
+}
+
+export interface GcResult {
+  blobRows: number
+  blobFiles: number
+  tmpFiles: number
+  /** False when another instance holds the lock (PostgreSQL) and this run did nothing. */
+  ran: boolean
+}
+
+// Any fixed number, the same on every instance: "gc-blobs" as a 32-bit value.
+const GC_LOCK_ID = 0x67636231
+const BATCH = 500
+
+export async function gcBlobs(deps: GcDeps, signal?: AbortSignal): Promise<GcResult> {
+  if (deps.flavor !== 'postgres') return runGc(deps, signal)
+  // A session-level advisory lock must be taken and released on the same connection.
+  return deps.db.connection().execute(async (conn) => {
+    const got = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${GC_LOCK_ID}) as locked`.execute(conn)
+    if (!got.rows[0]?.locked) return { blobRows: 0, blobFiles: 0, tmpFiles: 0, ran: false }
+    try {
+      return await runGc(deps, signal)
+    } finally {
+      await sql`select pg_advisory_unlock(${GC_LOCK_ID})`.execute(conn)
+    }
+  })
+}
+
+async function runGc(deps: GcDeps, signal?: AbortSignal): Promise<GcResult> {
+  const cutoffMs = Date.now() - deps.graceMs
+  const result: GcResult = { blobRows: 0, blobFiles: 0, tmpFiles: 0, ran: true }
+  result.blobRows = await deleteUnreferencedRows(deps.db, Math.floor(cutoffMs / 1000), signal)
+  result.blobFiles = await deleteOrphanBytes(deps, cutoffMs, signal)
+  result.tmpFiles = await deleteOldFiles(deps.tmpDir, cutoffMs, signal)
+  if (deps.blobs instanceof FsBlobStore) result.tmpFiles += await deleteOldFiles(deps.blobs.tmpDir, cutoffMs, signal)
+  return result
+}
+
+async function deleteUnreferencedRows(db: Kysely<Database>, cutoffUnix: number, signal?: AbortSignal): Promise<number> {
+  const unreferenced = (eb: any) => eb.not(eb.exists(eb.selectFrom('package_file').select(sql.lit(1).as('one')).whereRef('package_file.blob_id', '=', 'package_blob.id')))
+  let deleted = 0
+  let afterId = 0
+  for (;;) {
+    if (signal?.aborted) return deleted
+    const ids = await db.selectFrom('package_blob').select('id')
+      .where('created_unix', '<=', cutoffUnix).where('id', '>', afterId).where(unreferenced)
+      .orderBy('id').limit(BATCH).execute()
+    if (ids.length === 0) return deleted
+    afterId = ids[ids.length - 1]!.id
+    for (const { id } of ids) {
+      try {
+        // The guard again: an upload may have started using this blob since the select.
+        const r = await db.deleteFrom('package_blob').where('id', '=', id).where(unreferenced).executeTakeFirst()
+        deleted += Number(r.numDeletedRows)
+      } catch (err) {
+        if (!isForeignKeyViolation(err)) throw err
+      }
+    }
+  }
+}
+
+async function deleteOrphanBytes(deps: GcDeps, cutoffMs: number, signal?: AbortSignal): Promise<number> {
+  let deleted = 0
+  let batch: BlobKey[] = []
+  const sweep = async () => {
+    const known = new Set((await deps.db.selectFrom('package_blob').select('hash_sha256').where('hash_sha256', 'in', batch).execute())
+      .map((r) => r.hash_sha256))
+    for (const key of batch) {
+      if (known.has(key)) continue
+      const s = await deps.blobs.stat(key)
+      if (!s || s.modifiedAt.getTime() > cutoffMs) continue
+      // Last look at the rows right before deleting: narrows the window against a racing upload.
+      const row = await deps.db.selectFrom('package_blob').select('id').where('hash_sha256', '=', key).executeTakeFirst()
+      if (row) continue
+      await deps.blobs.delete(key)
+      deleted++
+    }
+    batch = []
+  }
+  for await (const key of deps.blobs.keys()) {
+    if (signal?.aborted) break
+    batch.push(key)
+    if (batch.length >= BATCH) await sweep()
+  }
+  if (batch.length > 0 && !signal?.aborted) await sweep()
+  return deleted
+}
+
+async function deleteOldFiles(dir: string, cutoffMs: number, signal?: AbortSignal): Promise<number> {
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0
+    throw err
+  }
+  let deleted = 0
+  for (const name of names) {
+    if (signal?.aborted) break
+    const p = path.join(dir, name)
+    try {
+      const s = await stat(p)
+      if (!s.isFile() || s.mtimeMs > cutoffMs) continue
+      await rm(p, { force: true })
+      deleted++
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+  }
+  return deleted
+}

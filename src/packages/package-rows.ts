@@ -1,0 +1,106 @@
+// Row-level queries for packages, versions, files and blobs; PackageService composes them into
+// transactions. Inserts that may race use ON CONFLICT DO NOTHING and then read the winner: on
+// PostgreSQL a failed statement would abort the whole transaction, so violations are avoided
+// rather than caught, except where a violation IS the answer (a duplicate file or version).
+import { sql, type Kysely } from 'kysely'
+import type { Database, Package, PackageBlob, PackageFile, PackageVersion } from '../storage/db/schema.js'
+import type { Checksums } from './upload.js'
+
+type Db = Kysely<Database>
+
+export const nowUnix = () => Math.floor(Date.now() / 1000)
+
+export async function findOrInsertPackage(db: Db, ownerId: number, type: string, name: string): Promise<Package> {
+  const lower = name.toLowerCase()
+  const inserted = await db.insertInto('package')
+    .values({ owner_id: ownerId, type, name, lower_name: lower, created_unix: nowUnix() })
+    .onConflict((oc) => oc.columns(['owner_id', 'type', 'lower_name']).doNothing())
+    .returningAll().executeTakeFirst()
+  if (inserted) return inserted
+  return db.selectFrom('package').selectAll()
+    .where('owner_id', '=', ownerId).where('type', '=', type).where('lower_name', '=', lower)
+    .executeTakeFirstOrThrow()
+}
+
+export interface NewVersion {
+  packageId: number
+  version: string
+  creatorId: number | null
+  metadataJson?: string | null
+}
+
+/** Inserts the version; a unique violation (it exists) propagates to the caller. */
+export async function insertVersion(db: Db, v: NewVersion): Promise<PackageVersion> {
+  return db.insertInto('package_version')
+    .values({
+      package_id: v.packageId, creator_id: v.creatorId, version: v.version, lower_version: v.version.toLowerCase(),
+      metadata_json: v.metadataJson ?? null, download_count: 0, created_unix: nowUnix(),
+    })
+    .returningAll().executeTakeFirstOrThrow()
+}
+
+export async function findOrInsertVersion(db: Db, v: NewVersion): Promise<PackageVersion> {
+  const lower = v.version.toLowerCase()
+  const inserted = await db.insertInto('package_version')
+    .values({
+      package_id: v.packageId, creator_id: v.creatorId, version: v.version, lower_version: lower,
+      metadata_json: v.metadataJson ?? null, download_count: 0, created_unix: nowUnix(),
+    })
+    .onConflict((oc) => oc.columns(['package_id', 'lower_version']).doNothing())
+    .returningAll().executeTakeFirst()
+  if (inserted) return inserted
+  return db.selectFrom('package_version').selectAll()
+    .where('package_id', '=', v.packageId).where('lower_version', '=', lower)
+    .executeTakeFirstOrThrow()
+}
+
+export async function findOrInsertBlob(db: Db, c: Checksums & { size: number }): Promise<PackageBlob> {
+  const inserted = await db.insertInto('package_blob')
+    .values({
+      size: c.size, hash_md5: c.md5, hash_sha1: c.sha1, hash_sha256: c.sha256, hash_sha512: c.sha512,
+      created_unix: nowUnix(),
+    })
+    .onConflict((oc) => oc.column('hash_sha256').doNothing())
+    .returningAll().executeTakeFirst()
+  if (inserted) return inserted
+  return db.selectFrom('package_blob').selectAll().where('hash_sha256', '=', c.sha256).executeTakeFirstOrThrow()
+}
+
+/** Inserts the file row; a unique violation (the name exists in the version) propagates. */
+export async function insertFile(db: Db, f: { versionId: number; blobId: number; name: string; isLead?: boolean }): Promise<PackageFile> {
+  return db.insertInto('package_file')
+    .values({
+      version_id: f.versionId, blob_id: f.blobId, name: f.name, lower_name: f.name.toLowerCase(),
+      is_lead: f.isLead ? 1 : 0, created_unix: nowUnix(),
+    })
+    .returningAll().executeTakeFirstOrThrow()
+}
+
+export function selectVersions(db: Db) {
+  return db.selectFrom('package_version as v')
+    .innerJoin('package as p', 'p.id', 'v.package_id')
+    .select([
+      'v.id as id', 'v.package_id as packageId', 'p.owner_id as ownerId', 'p.type as type', 'p.name as name',
+      'v.version as version', 'v.creator_id as creatorId', 'v.metadata_json as metadataJson',
+      'v.download_count as downloadCount', 'v.created_unix as createdUnix',
+    ])
+}
+
+export function selectFiles(db: Db) {
+  return db.selectFrom('package_file as f')
+    .innerJoin('package_blob as b', 'b.id', 'f.blob_id')
+    .select([
+      'f.id as id', 'f.version_id as versionId', 'f.name as name', 'f.is_lead as isLead', 'f.created_unix as createdUnix',
+      'b.size as size', 'b.hash_md5 as md5', 'b.hash_sha1 as sha1', 'b.hash_sha256 as sha256', 'b.hash_sha512 as sha512',
+    ])
+}
+
+/** Removes the version when it has no files left, and the package when it has no versions left. */
+export async function pruneEmpty(db: Db, versionId: number, packageId: number): Promise<void> {
+  await db.deleteFrom('package_version').where('id', '=', versionId)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('package_file').select(sql.lit(1).as('one')).where('version_id', '=', versionId))))
+    .execute()
+  await db.deleteFrom('package').where('id', '=', packageId)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('package_version').select(sql.lit(1).as('one')).where('package_id', '=', packageId))))
+    .execute()
+}

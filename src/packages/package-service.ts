@@ -1,0 +1,287 @@
+// The type-agnostic package domain (Gitea's services/packages): every registry type stores its
+// uploads through here. Bytes go into the BlobStore first, then ONE short transaction writes the
+// package / version / blob / file rows; the database's unique constraints decide races. A failure
+// after the blob write leaves only an unreferenced blob, which jobs/gc-blobs.ts collects.
+import { rm } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import type { Readable } from 'node:stream'
+import { sql, type Kysely } from 'kysely'
+import type { Database } from '../storage/db/schema.js'
+import { isForeignKeyViolation, isUniqueViolation } from '../storage/db/errors.js'
+import { blobKey, type BlobStore, type ByteRange } from '../storage/blobs/blob-store.js'
+import { WharfError, conflict, notFound } from '../errors.js'
+import { spoolUpload, verifyChecksums, type ExpectedChecksums } from './upload.js'
+import * as rows from './package-rows.js'
+import { DownloadCounter } from './download-counter.js'
+
+export interface PackageRef {
+  readonly ownerId: number
+  readonly type: string
+  readonly name: string
+}
+export interface VersionRef extends PackageRef {
+  readonly version: string
+}
+export interface FileRef extends VersionRef {
+  readonly file: string
+}
+
+export interface VersionView {
+  readonly id: number
+  readonly packageId: number
+  readonly ownerId: number
+  readonly type: string
+  /** As first uploaded (matching is case-insensitive). */
+  readonly name: string
+  readonly version: string
+  readonly creatorId: number | null
+  readonly metadataJson: string | null
+  readonly downloadCount: number
+  readonly createdUnix: number
+}
+
+export interface FileView {
+  readonly id: number
+  readonly versionId: number
+  readonly name: string
+  readonly isLead: number
+  readonly createdUnix: number
+  readonly size: number
+  readonly md5: string
+  readonly sha1: string
+  readonly sha256: string
+  readonly sha512: string
+}
+
+/** A stored file ready to be sent: its facts plus a way to stream (a range of) its bytes. */
+export interface OpenedFile extends FileView {
+  readonly version: VersionView
+  open(range?: ByteRange): Promise<Readable>
+}
+
+export interface UploadInput extends FileRef {
+  readonly creatorId: number | null
+  readonly body: Readable
+  /** X-Checksum-* the client announced; a mismatch is a 400 and nothing is stored. */
+  readonly expected?: ExpectedChecksums
+}
+
+export interface ListOptions {
+  readonly type?: string
+  /** Case-insensitive substring of the package name. */
+  readonly q?: string
+  /** 1-based. */
+  readonly page?: number
+  readonly limit?: number
+}
+
+const MAX_TX_ATTEMPTS = 6
+
+export class PackageService {
+  readonly downloads: DownloadCounter
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly blobs: BlobStore,
+    private readonly tmpDir: string,
+    private readonly limits: Readonly<Record<string, number | undefined>> = {},
+  ) {
+    this.downloads = new DownloadCounter(db)
+  }
+
+  /** The largest file accepted for a package type (WHARF_LIMIT_SIZE_*), undefined = no limit. */
+  limitFor(type: string): number | undefined {
+    return this.limits[type]
+  }
+
+  /**
+   * Stores a file, creating the package and version when missing (Generic). A file of that name
+   * (case-insensitive) in the version → conflict.
+   */
+  async addFile(input: UploadInput): Promise<FileView> {
+    return this.#store(input, async (trx, pkgId) => rows.findOrInsertVersion(trx, { packageId: pkgId, version: input.version, creatorId: input.creatorId }))
+  }
+
+  /**
+   * Stores a file as the first file of a new version (Go): an existing version → conflict.
+   * `metadataJson` is stored on the version; `isLead` marks the file as the version's main file.
+   */
+  async createVersionWithFile(input: UploadInput & { metadataJson?: string | null; isLead?: boolean }): Promise<FileView> {
+    return this.#store(input, async (trx, pkgId) => {
+      try {
+        return await rows.insertVersion(trx, { packageId: pkgId, version: input.version, creatorId: input.creatorId, metadataJson: input.metadataJson })
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict(`version ${input.version} of ${input.name} already exists`)
+        throw err
+      }
+    }, input.isLead)
+  }
+
+  async #store(
+    input: UploadInput,
+    version: (trx: Kysely<Database>, packageId: number) => Promise<{ id: number }>,
+    isLead = false,
+  ): Promise<FileView> {
+    const upload = await spoolUpload(input.body, this.tmpDir, this.limitFor(input.type))
+    try {
+      verifyChecksums(upload, input.expected)
+      await this.blobs.put(blobKey(upload.sha256), createReadStream(upload.path), upload.size)
+    } finally {
+      await rm(upload.path, { force: true })
+    }
+    const file = await this.#transaction(async (trx) => {
+      const pkg = await rows.findOrInsertPackage(trx, input.ownerId, input.type, input.name)
+      const v = await version(trx, pkg.id)
+      const blob = await rows.findOrInsertBlob(trx, upload)
+      try {
+        return await rows.insertFile(trx, { versionId: v.id, blobId: blob.id, name: input.file, isLead })
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict(`file ${input.file} already exists in ${input.name} ${input.version}`)
+        throw err
+      }
+    })
+    return {
+      id: file.id, versionId: file.version_id, name: file.name, isLead: file.is_lead, createdUnix: file.created_unix,
+      size: upload.size, md5: upload.md5, sha1: upload.sha1, sha256: upload.sha256, sha512: upload.sha512,
+    }
+  }
+
+  /**
+   * Runs `fn` in a transaction, again when it lost a race that re-reading fixes: a row it relied on
+   * was deleted meanwhile (foreign key violation, or a re-select that found nothing), or PostgreSQL
+   * chose it as a deadlock/serialization victim. WharfErrors (conflict …) are answers, not retried.
+   */
+  async #transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute(fn)
+      } catch (err) {
+        if (err instanceof WharfError || attempt >= MAX_TX_ATTEMPTS || !isRetryable(err)) throw err
+      }
+    }
+  }
+
+  /** The file if it exists: the cheap duplicate check before an upload body is read. */
+  async findFile(ref: FileRef): Promise<FileView | undefined> {
+    return this.#fileQuery(ref).executeTakeFirst()
+  }
+
+  /** A file with its version, ready to stream; not_found when any part is missing. */
+  async openFile(ref: FileRef): Promise<OpenedFile> {
+    const f = await this.#fileQuery(ref).executeTakeFirst()
+    if (!f) throw notFound(`file ${ref.file}`)
+    const version = await this.getVersion(ref)
+    const key = blobKey(f.sha256)
+    return { ...f, version, open: (range) => this.blobs.open(key, range) }
+  }
+
+  #fileQuery(ref: FileRef) {
+    return rows.selectFiles(this.db)
+      .innerJoin('package_version as v', 'v.id', 'f.version_id')
+      .innerJoin('package as p', 'p.id', 'v.package_id')
+      .where('p.owner_id', '=', ref.ownerId).where('p.type', '=', ref.type)
+      .where('p.lower_name', '=', ref.name.toLowerCase())
+      .where('v.lower_version', '=', ref.version.toLowerCase())
+      .where('f.lower_name', '=', ref.file.toLowerCase())
+  }
+
+  /** Deletes one file; the version goes too when it was its last file, the package with its last version. */
+  async deleteFile(ref: FileRef): Promise<void> {
+    await this.#transaction(async (trx) => {
+      const f = await rows.selectFiles(trx)
+        .innerJoin('package_version as v', 'v.id', 'f.version_id')
+        .innerJoin('package as p', 'p.id', 'v.package_id')
+        .select('p.id as packageId')
+        .where('p.owner_id', '=', ref.ownerId).where('p.type', '=', ref.type)
+        .where('p.lower_name', '=', ref.name.toLowerCase())
+        .where('v.lower_version', '=', ref.version.toLowerCase())
+        .where('f.lower_name', '=', ref.file.toLowerCase())
+        .executeTakeFirst()
+      if (!f) throw notFound(`file ${ref.file}`)
+      await trx.deleteFrom('package_file').where('id', '=', f.id).execute()
+      await rows.pruneEmpty(trx, f.versionId, f.packageId)
+    })
+  }
+
+  /** Deletes a version with all its files (and the package when no version is left). */
+  async deleteVersion(ref: VersionRef): Promise<void> {
+    await this.#transaction(async (trx) => {
+      const v = await this.#versionQuery(trx, ref).executeTakeFirst()
+      if (!v) throw notFound(`version ${ref.version} of ${ref.name}`)
+      await trx.deleteFrom('package_file').where('version_id', '=', v.id).execute()
+      await trx.deleteFrom('package_version').where('id', '=', v.id).execute()
+      await rows.pruneEmpty(trx, v.id, v.packageId)
+    })
+  }
+
+  #versionQuery(db: Kysely<Database>, ref: VersionRef) {
+    return rows.selectVersions(db)
+      .where('p.owner_id', '=', ref.ownerId).where('p.type', '=', ref.type)
+      .where('p.lower_name', '=', ref.name.toLowerCase())
+      .where('v.lower_version', '=', ref.version.toLowerCase())
+  }
+
+  /** The version, or undefined. Matching of name and version is case-insensitive. */
+  async findVersion(ref: VersionRef): Promise<VersionView | undefined> {
+    return this.#versionQuery(this.db, ref).executeTakeFirst()
+  }
+
+  /** The version, or a not_found WharfError. */
+  async getVersion(ref: VersionRef): Promise<VersionView> {
+    const v = await this.findVersion(ref)
+    if (!v) throw notFound(`version ${ref.version} of ${ref.name}`)
+    return v
+  }
+
+  /** Every version of one package, oldest first (the Go registry sorts them by semver itself). */
+  async listVersionsOfPackage(ref: PackageRef): Promise<VersionView[]> {
+    return rows.selectVersions(this.db)
+      .where('p.owner_id', '=', ref.ownerId).where('p.type', '=', ref.type)
+      .where('p.lower_name', '=', ref.name.toLowerCase())
+      .orderBy('v.created_unix').orderBy('v.id')
+      .execute()
+  }
+
+  /** A page of an owner's versions, newest first, filtered by type and name substring. */
+  async listVersions(ownerId: number, opts: ListOptions = {}): Promise<VersionView[]> {
+    const limit = opts.limit ?? 30
+    const page = Math.max(1, opts.page ?? 1)
+    return this.#filtered(ownerId, opts)
+      .orderBy('v.created_unix', 'desc').orderBy('v.id', 'desc')
+      .limit(limit).offset((page - 1) * limit)
+      .execute()
+  }
+
+  /** How many versions listVersions would return over all pages. */
+  async countVersions(ownerId: number, opts: ListOptions = {}): Promise<number> {
+    const r = await this.#filtered(ownerId, opts).clearSelect()
+      .select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+    return Number(r.n)
+  }
+
+  #filtered(ownerId: number, opts: ListOptions) {
+    let q = rows.selectVersions(this.db).where('p.owner_id', '=', ownerId)
+    if (opts.type) q = q.where('p.type', '=', opts.type)
+    if (opts.q) {
+      const pattern = `%${opts.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+      q = q.where(sql<boolean>`p.lower_name like ${pattern} escape '\\'`)
+    }
+    return q
+  }
+
+  /** The files of a version, by name. */
+  async listFiles(versionId: number): Promise<FileView[]> {
+    return rows.selectFiles(this.db).where('f.version_id', '=', versionId).orderBy('f.lower_name').execute()
+  }
+
+  /** Counts one whole-file download; written to the database in batches (DownloadCounter). */
+  countDownload(versionId: number): void {
+    this.downloads.count(versionId)
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return isForeignKeyViolation(err) || isUniqueViolation(err) || code === '40001' || code === '40P01'
+    || (err as Error | null)?.name === 'NoResultError'
+}

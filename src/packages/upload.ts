@@ -1,0 +1,77 @@
+// Spools an upload body to a temp file while computing MD5, SHA-1, SHA-256 and SHA-512 in the same
+// pass, so memory stays flat whatever the file size. A failed or aborted upload leaves no temp file.
+import { createHash, randomUUID } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { Transform, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { WharfError, invalid, tooLarge } from '../errors.js'
+
+export interface Checksums {
+  readonly md5: string
+  readonly sha1: string
+  readonly sha256: string
+  readonly sha512: string
+}
+
+export interface SpooledUpload extends Checksums {
+  readonly path: string
+  readonly size: number
+}
+
+/** Prefix of spool files under the temp folder; gc-blobs removes old ones left by a crash. */
+export const SPOOL_PREFIX = 'upload-'
+
+/**
+ * Reads `body` to a new file under `tmpDir`. Past `maxBytes` it stops reading and throws a
+ * too_large WharfError; the caller owns the file on success and must remove it.
+ */
+export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: number): Promise<SpooledUpload> {
+  await mkdir(tmpDir, { recursive: true })
+  const file = path.join(tmpDir, `${SPOOL_PREFIX}${randomUUID()}`)
+  const hashes = { md5: createHash('md5'), sha1: createHash('sha1'), sha256: createHash('sha256'), sha512: createHash('sha512') }
+  let size = 0
+  const hasher = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length
+      if (maxBytes !== undefined && size > maxBytes) {
+        cb(tooLarge(`the file is larger than the limit of ${maxBytes} bytes`))
+        return
+      }
+      hashes.md5.update(chunk)
+      hashes.sha1.update(chunk)
+      hashes.sha256.update(chunk)
+      hashes.sha512.update(chunk)
+      cb(null, chunk)
+    },
+  })
+  try {
+    await pipeline(body, hasher, createWriteStream(file, { flags: 'wx' }))
+  } catch (err) {
+    await rm(file, { force: true })
+    if (err instanceof WharfError) throw err
+    throw new WharfError('invalid', 'the upload was interrupted', { cause: err })
+  }
+  return {
+    path: file, size,
+    md5: hashes.md5.digest('hex'), sha1: hashes.sha1.digest('hex'),
+    sha256: hashes.sha256.digest('hex'), sha512: hashes.sha512.digest('hex'),
+  }
+}
+
+/** Digests the client announced (X-Checksum-*); any of them may be missing. */
+export type ExpectedChecksums = Partial<Record<keyof Checksums, string>>
+
+const HEX_LENGTH: Record<keyof Checksums, number> = { md5: 32, sha1: 40, sha256: 64, sha512: 128 }
+
+/** Throws an invalid WharfError when an announced digest does not match what was received. */
+export function verifyChecksums(got: Checksums, expected: ExpectedChecksums | undefined): void {
+  if (!expected) return
+  for (const alg of Object.keys(HEX_LENGTH) as Array<keyof Checksums>) {
+    const want = expected[alg]?.trim().toLowerCase()
+    if (want === undefined || want === '') continue
+    if (want.length !== HEX_LENGTH[alg] || !/^[0-9a-f]+$/.test(want)) throw invalid(`X-Checksum-${alg}: not a ${alg} hex digest`)
+    if (want !== got[alg]) throw invalid(`${alg} checksum mismatch: expected ${want}, received ${got[alg]}`)
+  }
+}
