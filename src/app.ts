@@ -2,12 +2,13 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Services } from './services.js'
-import { errorHandler, sendError } from './http/error-handler.js'
+import { errorHandler, sendError, setPageErrorRenderer } from './http/error-handler.js'
 import { authPlugin, type SessionResolver } from './http/auth-plugin.js'
 import { expectContinueHooks, routeExpectContinue } from './http/expect-continue.js'
 import { healthRoutes } from './http/health.js'
 import { apiV1 } from './http/api-v1/index.js'
 import { packageTypes } from './registries/index.js'
+import { renderErrorPage, sessionResolver, webPages } from './web/index.js'
 import type { Server } from 'node:http'
 
 declare module 'fastify' {
@@ -42,11 +43,13 @@ export async function buildApp(services: Services, ext: AppExtensions = {}): Pro
     reply.header('X-Request-Id', req.id)
   })
   expectContinueHooks(app)
-  await app.register(authPlugin, { sessionResolver: ext.sessionResolver })
+  setPageErrorRenderer(renderErrorPage)
+  await app.register(authPlugin, { sessionResolver: ext.sessionResolver ?? sessionResolver })
   await app.register(healthRoutes)
   await app.register(apiV1, { prefix: '/api/v1' })
   for (const type of packageTypes) {
     await app.register(type.routes, { prefix: `/api/packages/:owner/${type.name}` })
   }
+  await app.register(webPages)
   return app
 }

@@ -1,0 +1,63 @@
+// The web UI: server-rendered pages under /, /{owner}/… and /-/…, registered by app.ts after the API.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import { errorHandler } from '../http/error-handler.js'
+import { securityHeaders } from './layout.js'
+import { checkCsrf } from './forms.js'
+import { RedirectToLogin, loginRedirect } from './guard.js'
+import { authRoutes } from './routes/auth.js'
+import { settingsRoutes } from './routes/settings.js'
+import { securityRoutes } from './routes/security.js'
+import { adminRoutes } from './routes/admin.js'
+import { packageRoutes } from './routes/packages.js'
+
+export { sessionResolver } from './sessions.js'
+export { errorPage as renderErrorPage } from './layout.js'
+
+const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#13243a" stroke-width="2"><path d="M3 10h18M5 10v9m4-9v9m6-9v9m4-9v9M2 21h20M12 3l9 5H3z"/></svg>'
+
+interface Asset { body: Buffer; type: string; etag: string }
+
+function asset(body: Buffer | string, type: string): Asset {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body)
+  return { body: buf, type, etag: `"${createHash('sha256').update(buf).digest('hex').slice(0, 32)}"` }
+}
+
+const ASSETS: Record<string, Asset> = {
+  'style.css': asset(readFileSync(new URL('./assets/style.css', import.meta.url)), 'text/css; charset=utf-8'),
+  'copy.js': asset(readFileSync(new URL('./assets/copy.js', import.meta.url)), 'text/javascript; charset=utf-8'),
+  'favicon.svg': asset(FAVICON, 'image/svg+xml'),
+}
+
+export async function webPages(app: FastifyInstance): Promise<void> {
+  await app.register(cookie)
+  await app.register(formbody, { bodyLimit: 64 * 1024 })
+
+  app.addHook('onRequest', async (_req, reply) => {
+    securityHeaders(reply)
+  })
+  app.addHook('preHandler', checkCsrf)
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof RedirectToLogin) return loginRedirect(reply, err.next)
+    return errorHandler(err, req, reply)
+  })
+
+  app.get<{ Params: { file: string } }>('/-/assets/:file', async (req, reply) => {
+    const a = Object.hasOwn(ASSETS, req.params.file) ? ASSETS[req.params.file] : undefined
+    if (!a) return reply.callNotFound()
+    reply.header('ETag', a.etag).header('Cache-Control', 'public, max-age=3600')
+    if (req.headers['if-none-match'] === a.etag) return reply.code(304).send()
+    return reply.type(a.type).send(a.body)
+  })
+  app.get('/favicon.ico', async (_req, reply) => reply.redirect('/-/assets/favicon.svg', 301))
+  app.get('/robots.txt', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('User-agent: *\nDisallow: /api/\nDisallow: /-/\n'))
+
+  await app.register(authRoutes)
+  await app.register(settingsRoutes)
+  await app.register(securityRoutes)
+  await app.register(adminRoutes)
+  await app.register(packageRoutes)
+}

@@ -1,0 +1,137 @@
+// The page shell, the security headers every page carries, and small shared pieces of markup.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { User } from '../storage/db/schema.js'
+import { html, raw, type Html, type Interpolation } from './html.js'
+import { CSRF_COOKIE, cookieOptions, randomToken, readCookie, requestSession } from './sessions.js'
+
+export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+
+export function securityHeaders(reply: FastifyReply): void {
+  reply.header('Content-Security-Policy', CSP)
+  reply.header('X-Frame-Options', 'DENY')
+  reply.header('Referrer-Policy', 'same-origin')
+  reply.header('X-Content-Type-Options', 'nosniff')
+}
+
+export interface PageCtx {
+  user: User | null
+  /** The token every form posts back as _csrf: the session's, or the anonymous double-submit cookie's. */
+  csrf: string
+  path: string
+}
+
+/** Builds the context of a page; for anonymous visitors it sets the double-submit CSRF cookie if missing. */
+export function pageCtx(req: FastifyRequest, reply: FastifyReply): PageCtx {
+  const session = requestSession(req)
+  let csrf = session?.row.csrf_token ?? readCookie(req, CSRF_COOKIE) ?? ''
+  if (!session && !csrf && typeof reply.setCookie === 'function') {
+    csrf = randomToken()
+    reply.setCookie(CSRF_COOKIE, csrf, cookieOptions(req.server.services, 24 * 3600))
+  }
+  return { user: session?.user ?? req.user ?? null, csrf, path: req.url }
+}
+
+export const csrfField = (ctx: PageCtx) => html`<input type="hidden" name="_csrf" value="${ctx.csrf}">`
+
+const LOGO = raw('<svg viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2"><path d="M3 10h18M5 10v9m4-9v9m6-9v9m4-9v9M2 21h20M12 3l9 5H3z"/></svg>')
+
+export function layout(ctx: PageCtx, title: string, body: Interpolation): Html {
+  const u = ctx.user
+  const nav = u
+    ? html`<a href="/${u.name}">${u.name}</a><a href="/-/settings">Settings</a>${u.is_admin ? html`<a href="/-/admin/users">Admin</a>` : ''}
+      <form class="inline" method="post" action="/-/logout">${csrfField(ctx)}<button type="submit">Sign out</button></form>`
+    : html`<a href="/-/login${ctx.path.length < 500 && ctx.path !== '/' ? `?next=${encodeURIComponent(ctx.path)}` : ''}">Sign in</a>`
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Wharf</title>
+<link rel="stylesheet" href="/-/assets/style.css">
+<link rel="icon" href="/-/assets/favicon.svg" type="image/svg+xml">
+<script src="/-/assets/copy.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#content">Skip to content</a>
+<header class="site"><div class="bar">
+<a class="brand" href="/">${LOGO}Wharf</a>
+<nav class="main" aria-label="Main"><a href="/">Explore</a>${nav}</nav>
+</div></header>
+<main id="content">
+${body}
+</main>
+<footer class="site">Wharf package registry</footer>
+</body>
+</html>
+`
+}
+
+export function sendPage(reply: FastifyReply, status: number, doc: Html): FastifyReply {
+  securityHeaders(reply)
+  reply.header('Cache-Control', 'no-store')
+  return reply.code(status).type('text/html; charset=utf-8').send(doc.value)
+}
+
+export const TITLES: Record<number, string> = {
+  400: 'Bad request', 401: 'Sign in required', 403: 'Not allowed', 404: 'Not found', 409: 'Conflict',
+  413: 'Too large', 415: 'Unsupported', 422: 'Cannot do that', 429: 'Too many attempts', 500: 'Something went wrong',
+}
+
+export function errorPage(req: FastifyRequest, reply: FastifyReply, status: number, message: string): FastifyReply {
+  const ctx = pageCtx(req, reply)
+  const title = TITLES[status] ?? 'Error'
+  const hint = status === 401 && !ctx.user
+    ? html`<p><a class="button" href="/-/login?next=${encodeURIComponent(req.url)}">Sign in</a></p>`
+    : html`<p><a href="/">Back to explore</a></p>`
+  // A 401 page must not carry the Basic challenge: browsers would pop up their own login dialog.
+  reply.removeHeader('WWW-Authenticate')
+  return sendPage(reply, status, layout(ctx, title, html`<div class="error-page">
+<p class="code">${status}</p><h1>${title}</h1><p>${message}</p>${hint}</div>`))
+}
+
+export function flash(kind: 'error' | 'ok' | 'warn', msg: Interpolation): Html {
+  return html`<div class="flash ${kind}" role="${kind === 'error' ? 'alert' : 'status'}">${msg}</div>`
+}
+
+export function copyButton(text: string, label = 'Copy', controls?: string): Html {
+  return html`<button type="button" class="copy secondary small" data-copy="${text}" ${controls ? html`aria-controls="${controls}"` : ''} hidden>${label}</button>`
+}
+
+export function formatSize(n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = n / 1024
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`
+}
+
+export function formatTime(unix: number | string): Html {
+  const d = new Date(Number(unix) * 1000)
+  const iso = d.toISOString()
+  return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`
+}
+
+export function visibilityBadge(v: string): Html {
+  return v === 'public' ? html`` : html`<span class="badge ${v}">${v}</span>`
+}
+
+/** Pagination links that keep the other query parameters. */
+export function pager(basePath: string, params: Record<string, string | undefined>, page: number, pages: number): Html {
+  if (pages <= 1) return html``
+  const link = (p: number) => {
+    const q = new URLSearchParams()
+    for (const [k, v] of Object.entries(params)) if (v) q.set(k, v)
+    if (p > 1) q.set('page', String(p))
+    const s = q.toString()
+    return `${basePath}${s ? `?${s}` : ''}`
+  }
+  return html`<nav class="pages" aria-label="Pages">
+${page > 1 ? html`<a href="${link(page - 1)}" rel="prev">← Newer</a>` : ''}
+<span>Page ${page} of ${pages}</span>
+${page < pages ? html`<a href="${link(page + 1)}" rel="next">Older →</a>` : ''}
+</nav>`
+}

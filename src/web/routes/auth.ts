@@ -1,0 +1,158 @@
+// Sign in (password, then the second factor when enabled) and sign out.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { WharfError } from '../../errors.js'
+import type { User } from '../../storage/db/schema.js'
+import { html } from '../html.js'
+import { csrfField, flash, layout, pageCtx, sendPage } from '../layout.js'
+import { field, formOf, safeNext } from '../forms.js'
+import {
+  PENDING_SECONDS, SESSION_COOKIE, SESSION_SECONDS, clearSessionCookie, readCookie, requestSession, sessionStore, setSessionCookie,
+} from '../sessions.js'
+import { matchTotp, useRecoveryCode } from '../totp.js'
+import { Throttle } from '../throttle.js'
+
+/** Failures per address (any account) and per account (any address), on top of the Authenticator's own. */
+const byAddress = new Throttle(30)
+const byAccount = new Throttle(20)
+const byPending = new Throttle(5)
+/** The last TOTP step each user signed in with: a code works once, even inside its window. */
+const lastStep = new Map<number, number>()
+
+const GENERIC = 'Wrong username or password.'
+
+function loginForm(req: FastifyRequest, reply: FastifyReply, status: number, opts: { error?: string; username?: string; next: string }) {
+  const ctx = pageCtx(req, reply)
+  return sendPage(reply, status, layout(ctx, 'Sign in', html`<div class="narrow">
+<h1>Sign in</h1>
+${opts.error ? flash('error', opts.error) : ''}
+<form class="card" method="post" action="/-/login">
+${csrfField(ctx)}<input type="hidden" name="next" value="${opts.next}">
+<div class="field"><label for="username">Username</label>
+<input type="text" id="username" name="username" value="${opts.username ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="40" ${opts.username ? '' : 'autofocus'}></div>
+<div class="field"><label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024" ${opts.username ? 'autofocus' : ''}></div>
+<button type="submit">Sign in</button>
+</form></div>`))
+}
+
+function codeForm(req: FastifyRequest, reply: FastifyReply, status: number, next: string, error?: string) {
+  const ctx = pageCtx(req, reply)
+  return sendPage(reply, status, layout(ctx, 'Two-factor authentication', html`<div class="narrow">
+<h1>Two-factor authentication</h1>
+${error ? flash('error', error) : ''}
+<form class="card" method="post" action="/-/login/2fa">
+${csrfField(ctx)}<input type="hidden" name="next" value="${next}">
+<div class="field"><label for="code">Authentication code</label>
+<input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="20" autofocus aria-describedby="code-hint">
+<p class="hint" id="code-hint">The 6-digit code from your authenticator app, or one of your recovery codes.</p></div>
+<button type="submit">Verify</button>
+</form></div>`))
+}
+
+async function startSession(req: FastifyRequest, reply: FastifyReply, user: User, pending: boolean): Promise<void> {
+  const s = req.server.services
+  const store = sessionStore(s)
+  // Whatever session the browser had before is dropped, and a new id is issued (no fixation).
+  await store.delete(readCookie(req, SESSION_COOKIE))
+  const { id } = await store.create(user.id, pending)
+  setSessionCookie(reply, s, id, pending ? PENDING_SECONDS : SESSION_SECONDS)
+}
+
+export async function authRoutes(app: FastifyInstance): Promise<void> {
+  app.get<{ Querystring: { next?: string } }>('/-/login', async (req, reply) => {
+    const next = safeNext(typeof req.query.next === 'string' ? req.query.next : undefined)
+    if (requestSession(req)) return reply.redirect(next, 303)
+    return loginForm(req, reply, 200, { next })
+  })
+
+  app.post('/-/login', async (req, reply) => {
+    const form = formOf(req)
+    const username = field(form, 'username').slice(0, 40)
+    const password = field(form, 'password', true)
+    const next = safeNext(field(form, 'next'))
+    if (!username || !password) return loginForm(req, reply, 400, { error: 'Enter your username and password.', username, next })
+    const accountKey = username.toLowerCase()
+    if (byAddress.blocked(req.ip) || byAccount.blocked(accountKey)) {
+      reply.header('Retry-After', '60')
+      return loginForm(req, reply, 429, { error: 'Too many failed sign-in attempts. Wait a minute and try again.', username, next })
+    }
+    let user: User
+    try {
+      user = await req.server.services.auth.checkPassword(username, password, req.ip)
+    } catch (err) {
+      if (err instanceof WharfError && err.kind === 'rate_limited') {
+        reply.header('Retry-After', '60')
+        return loginForm(req, reply, 429, { error: 'Too many failed sign-in attempts. Wait a minute and try again.', username, next })
+      }
+      if (err instanceof WharfError && err.kind === 'unauthenticated') {
+        byAddress.fail(req.ip)
+        byAccount.fail(accountKey)
+        return loginForm(req, reply, 401, { error: GENERIC, username, next })
+      }
+      throw err
+    }
+    byAccount.reset(accountKey)
+    if (user.totp_secret) {
+      await startSession(req, reply, user, true)
+      return reply.redirect(`/-/login/2fa?next=${encodeURIComponent(next)}`, 303)
+    }
+    await startSession(req, reply, user, false)
+    return reply.redirect(next, 303)
+  })
+
+  app.get<{ Querystring: { next?: string } }>('/-/login/2fa', async (req, reply) => {
+    const next = safeNext(typeof req.query.next === 'string' ? req.query.next : undefined)
+    const pending = await sessionStore(req.server.services).find(readCookie(req, SESSION_COOKIE))
+    if (!pending?.row.pending_2fa) return reply.redirect('/-/login', 303)
+    return codeForm(req, reply, 200, next)
+  })
+
+  app.post('/-/login/2fa', async (req, reply) => {
+    const s = req.server.services
+    const form = formOf(req)
+    const next = safeNext(field(form, 'next'))
+    const id = readCookie(req, SESSION_COOKIE)
+    const store = sessionStore(s)
+    const pending = await store.find(id)
+    if (!id || !pending?.row.pending_2fa || !pending.user.totp_secret) {
+      return loginForm(req, reply, 400, { error: 'Your sign-in took too long. Please sign in again.', next })
+    }
+    const code = field(form, 'code')
+    const user = pending.user
+    let ok = false
+    if (/^\d{6}$/.test(code.replace(/\s/g, ''))) {
+      const step = matchTotp(user.totp_secret!, code)
+      ok = step >= 0 && step > (lastStep.get(user.id) ?? -1)
+      if (ok) {
+        if (lastStep.size >= 10_000) lastStep.clear()
+        lastStep.set(user.id, step)
+      }
+    } else {
+      const rest = useRecoveryCode(user.recovery_codes, code)
+      if (rest) {
+        await s.users.setRecoveryCodes(user.id, rest)
+        ok = true
+      }
+    }
+    if (!ok) {
+      byPending.fail(id)
+      byAddress.fail(req.ip)
+      if (byPending.blocked(id)) {
+        await store.delete(id)
+        clearSessionCookie(reply, s)
+        return loginForm(req, reply, 429, { error: 'Too many wrong codes. Sign in again.', username: user.name, next })
+      }
+      return codeForm(req, reply, 401, next, 'That code is not valid. Check your authenticator app and try again.')
+    }
+    byPending.reset(id)
+    await startSession(req, reply, user, false)
+    return reply.redirect(next, 303)
+  })
+
+  app.post('/-/logout', async (req, reply) => {
+    const s = req.server.services
+    await sessionStore(s).delete(readCookie(req, SESSION_COOKIE))
+    clearSessionCookie(reply, s)
+    return reply.redirect('/', 303)
+  })
+}

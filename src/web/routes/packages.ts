@@ -1,0 +1,119 @@
+// Browsing: explore (every package the visitor may read), an owner's packages, an organization's teams.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { WharfError, invalid } from '../../errors.js'
+import { USER_TYPE_ORGANIZATION } from '../../accounts/users.js'
+import { packageTypes, findPackageType } from '../../registries/index.js'
+import type { User } from '../../storage/db/schema.js'
+import { html, type Html } from '../html.js'
+import { formatTime, layout, pageCtx, pager, sendPage, visibilityBadge } from '../layout.js'
+import { filterReadable, listPackages, readableOwners, type PackageRow } from '../package-queries.js'
+import { versionRoutes } from './versions.js'
+
+export const PAGE_SIZE = 20
+export const MAX_QUERY = 100
+const MAX_PAGE = 10_000
+
+interface ListParams { q?: string; type?: string; page?: string }
+
+/** Reads ?q, ?type, ?page; nonsense becomes a 400 page, an over-long search is cut short. */
+export function listParams(query: ListParams): { q: string; type: string; page: number } {
+  const q = typeof query.q === 'string' ? query.q.trim().slice(0, MAX_QUERY) : ''
+  const type = typeof query.type === 'string' ? query.type : ''
+  if (type && !/^[a-z0-9]{1,32}$/.test(type)) throw invalid('That is not a package type.')
+  const rawPage = typeof query.page === 'string' && query.page !== '' ? query.page : '1'
+  if (!/^\d{1,6}$/.test(rawPage) || Number(rawPage) < 1 || Number(rawPage) > MAX_PAGE) {
+    throw invalid(`The page number must be a whole number from 1 to ${MAX_PAGE}.`)
+  }
+  return { q, type, page: Number(rawPage) }
+}
+
+export const typeName = (t: string) => findPackageType(t)?.displayName ?? t
+export const packagePath = (owner: string, type: string, name: string) =>
+  `/${encodeURIComponent(owner)}/-/packages/${encodeURIComponent(type)}/${encodeURIComponent(name)}`
+
+function searchForm(action: string, p: { q: string; type: string }, label: string): Html {
+  const types = [...new Set([...packageTypes.map((t) => t.name), 'generic', 'go'])]
+  return html`<form class="search" method="get" action="${action}" role="search">
+<div class="grow"><label for="q">${label}</label><input type="search" id="q" name="q" value="${p.q}" maxlength="${MAX_QUERY}" placeholder="Package name"></div>
+<div><label for="type">Type</label><select id="type" name="type"><option value="">All types</option>
+${types.map((t) => html`<option value="${t}" ${t === p.type ? 'selected' : ''}>${typeName(t)}</option>`)}</select></div>
+<div><button type="submit">Search</button></div></form>`
+}
+
+function packageList(rows: PackageRow[], showOwner: boolean, empty: string): Html {
+  if (rows.length === 0) return html`<p class="empty">${empty}</p>`
+  return html`<ul class="packages">${rows.map((r) => html`<li>
+<a class="name" href="${packagePath(r.owner, r.type, r.name)}">${showOwner ? html`${r.owner} / ` : ''}${r.name}</a>
+<span class="badge">${typeName(r.type)}</span> ${showOwner ? visibilityBadge(r.ownerVisibility) : ''}
+<div class="meta">${r.latest ? html`latest <code>${r.latest}</code> · ` : ''}${r.versions} version${r.versions === 1 ? '' : 's'} · updated ${formatTime(r.updated)}</div>
+</li>`)}</ul>`
+}
+
+async function ownerPage(req: FastifyRequest<{ Params: { owner: string }; Querystring: ListParams }>, reply: FastifyReply) {
+  const s = req.server.services
+  const p = listParams(req.query)
+  const owner = await s.access.require(req.actor, req.params.owner.slice(0, 100), 'read')
+  const isOrg = owner.type === USER_TYPE_ORGANIZATION
+  const { rows, total } = await listPackages(s.db, { owner: owner.id }, { ...p, limit: PAGE_SIZE })
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE))
+  const canSeeTeams = isOrg && req.actor && (req.actor.isAdmin || (await s.orgs.membership(owner.id, req.actor.userId)).isMember)
+  const base = `/${encodeURIComponent(owner.name)}`
+  const ctx = pageCtx(req, reply)
+  return sendPage(reply, 200, layout(ctx, owner.name, html`
+<p class="crumbs">${isOrg ? 'Organization' : 'User'}</p>
+<h1>${owner.name} ${visibilityBadge(owner.visibility)}</h1>
+${owner.full_name ? html`<p class="lead">${owner.full_name}</p>` : ''}
+${canSeeTeams ? html`<p><a href="${base}/-/teams">Teams and members</a></p>` : ''}
+${searchForm(`${base}/-/packages`, p, `Search ${owner.name}’s packages`)}
+<p class="muted">${total} package${total === 1 ? '' : 's'}</p>
+${packageList(rows, false, p.q || p.type ? 'No packages match.' : 'No packages yet.')}
+${pager(`${base}/-/packages`, { q: p.q, type: p.type }, p.page, pages)}`))
+}
+
+async function teamsPage(req: FastifyRequest<{ Params: { owner: string } }>, reply: FastifyReply) {
+  const s = req.server.services
+  const org = await s.access.require(req.actor, req.params.owner.slice(0, 100), 'read')
+  const member = req.actor && (req.actor.isAdmin || (await s.orgs.membership(org.id, req.actor.userId)).isMember)
+  // Only members see who is in which team; to others the page does not exist.
+  if (org.type !== USER_TYPE_ORGANIZATION || !member) throw new WharfError('not_found', 'There is no such page.')
+  const teams = await s.orgs.listTeams(org)
+  const members = new Map<number, User[]>()
+  for (const t of teams) members.set(t.id, await s.orgs.listTeamMembers(t.id))
+  const ctx = pageCtx(req, reply)
+  return sendPage(reply, 200, layout(ctx, `${org.name} teams`, html`
+<p class="crumbs"><a href="/${org.name}">${org.name}</a></p>
+<h1>Teams</h1>
+${teams.map((t) => html`<section class="card" aria-labelledby="team-${t.id}">
+<h2 id="team-${t.id}">${t.name} ${t.is_owner_team ? html`<span class="badge">owners</span>` : ''}</h2>
+<p class="muted">Packages access: <strong>${t.is_owner_team ? 'admin' : t.packages_access}</strong>${t.description ? html` · ${t.description}` : ''}</p>
+${(members.get(t.id) ?? []).length === 0 ? html`<p class="muted">No members.</p>`
+    : html`<ul>${(members.get(t.id) ?? []).map((m) => html`<li><a href="/${m.name}">${m.name}</a></li>`)}</ul>`}
+</section>`)}`))
+}
+
+export async function packageRoutes(app: FastifyInstance): Promise<void> {
+  const s = app.services
+
+  app.get<{ Querystring: ListParams }>('/', async (req, reply) => {
+    const p = listParams(req.query)
+    const scope = await readableOwners(s, req.actor)
+    const ctx = pageCtx(req, reply)
+    if ('none' in scope) {
+      return sendPage(reply, 200, layout(ctx, 'Explore', html`<h1>Explore packages</h1>
+<p class="empty">This registry is private. <a href="/-/login">Sign in</a> to see its packages.</p>`))
+    }
+    const { rows, total } = await listPackages(s.db, scope, { ...p, limit: PAGE_SIZE })
+    const visible = await filterReadable(s, req.actor, rows)
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE))
+    return sendPage(reply, 200, layout(ctx, 'Explore', html`<h1>Explore packages</h1>
+${searchForm('/', p, 'Search packages')}
+<p class="muted">${total} package${total === 1 ? '' : 's'}${p.q ? html` matching “${p.q}”` : ''}</p>
+${packageList(visible, true, p.q || p.type ? 'No packages match your search.' : 'No packages yet.')}
+${pager('/', { q: p.q, type: p.type }, p.page, pages)}`))
+  })
+
+  app.get<{ Params: { owner: string }; Querystring: ListParams }>('/:owner', ownerPage)
+  app.get<{ Params: { owner: string }; Querystring: ListParams }>('/:owner/-/packages', ownerPage)
+  app.get<{ Params: { owner: string } }>('/:owner/-/teams', teamsPage)
+  await app.register(versionRoutes)
+}
