@@ -4,7 +4,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { Transform, type Readable } from 'node:stream'
+import { PassThrough, Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { WharfError, invalid, tooLarge } from '../errors.js'
 
@@ -47,7 +47,7 @@ export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: num
     },
   })
   try {
-    await pipeline(body, hasher, createWriteStream(file, { flags: 'wx' }))
+    await pipeline(detach(body), hasher, createWriteStream(file, { flags: 'wx' }))
   } catch (err) {
     await rm(file, { force: true })
     if (err instanceof WharfError) throw err
@@ -58,6 +58,28 @@ export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: num
     md5: hashes.md5.digest('hex'), sha1: hashes.sha1.digest('hex'),
     sha256: hashes.sha256.digest('hex'), sha512: hashes.sha512.digest('hex'),
   }
+}
+
+/**
+ * pipeline() destroys its source on error, and destroying a request destroys its socket, so a
+ * 413 could never be answered. Piping through a PassThrough keeps the request alive (the HTTP layer
+ * answers and closes the connection); client aborts still reach the pipeline.
+ */
+function detach(body: Readable): Readable {
+  const pass = new PassThrough()
+  const onError = (err: Error) => pass.destroy(err)
+  const onClose = () => {
+    if (!body.readableEnded) pass.destroy(new Error('the client closed the connection mid-upload'))
+  }
+  body.once('error', onError)
+  body.once('close', onClose)
+  pass.once('close', () => {
+    body.off('error', onError)
+    body.off('close', onClose)
+    body.unpipe(pass)
+  })
+  body.pipe(pass)
+  return pass
 }
 
 /** Digests the client announced (X-Checksum-*); any of them may be missing. */
