@@ -10,7 +10,7 @@ export interface InstallInput {
   type: string
   name: string
   version: string
-  files: ReadonlyArray<{ name: string; isLead: number }>
+  files: ReadonlyArray<{ name: string; isLead: number; size: number | string }>
 }
 
 const seg = encodeURIComponent
@@ -42,7 +42,8 @@ function block(lines: string): Html {
 export function installHtml(i: InstallInput): Html {
   const host = i.base.host
   if (i.type === 'generic') {
-    const first = i.files[0]
+    // The lead file if the type marks one, else the largest: usually the thing people came for.
+    const first = i.files.find((f) => f.isLead) ?? [...i.files].sort((a, b) => Number(b.size) - Number(a.size))[0]
     const url = first ? fileUrl(i, first)! : `${apiBase(i.base, i.owner, 'generic')}/${seg(i.name)}/${seg(i.version)}/FILE`
     const auth = i.ownerPublic ? '' : '--user USERNAME:TOKEN '
     return html`<p>Download a file with curl${i.ownerPublic ? '' : ' (this owner is not public: use your username and an access token)'}:</p>
