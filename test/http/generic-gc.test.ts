@@ -1,0 +1,78 @@
+// Deleting versions, collecting their blobs, and download counts surviving a shutdown.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, utimes, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { startTestApp, testDatabases } from '../helpers/test-app.js'
+import { PASSWORD, basic, makeUser } from '../helpers/auth.js'
+import { listFiles, request, sha256Hex } from './generic-helpers.js'
+import { gcBlobs } from '../../src/jobs/gc-blobs.js'
+import { loadConfig } from '../../src/config/config.js'
+import { openServices } from '../../src/services.js'
+
+const blobPath = (sha: string) => `${sha.slice(0, 2)}/${sha.slice(2, 4)}/${sha}`
+
+for (const db of testDatabases()) {
+  test(`[${db}] generic: the GC removes the blobs of a deleted version, keeps shared ones and fresh ones`, async (t) => {
+    const { url, services, dataDir } = await startTestApp(t, { db })
+    await makeUser(services, 'alice')
+    const auth = { authorization: basic('alice', PASSWORD) }
+    const api = `${url}/api/packages/alice/generic/tool`
+    const shared = Buffer.from('shared bytes')
+    const own = Buffer.from('only in 1.0')
+    for (const [path, body] of [['1.0/a.bin', shared], ['1.0/b.bin', own], ['2.0/a.bin', shared]] as const) {
+      assert.equal((await request({ method: 'PUT', url: `${api}/${path}`, headers: auth, body })).status, 201)
+    }
+    assert.equal((await request({ method: 'DELETE', url: `${api}/1.0`, headers: auth })).status, 204)
+    const blobsDir = `${dataDir}/blobs`
+    const deps = { db: services.db, flavor: services.flavor, blobs: services.blobs, tmpDir: services.tmpDir }
+
+    const withinGrace = await gcBlobs({ ...deps, graceMs: 3_600_000 })
+    assert.deepEqual({ ...withinGrace }, { blobRows: 0, blobFiles: 0, tmpFiles: 0, ran: true })
+    assert.ok((await listFiles(blobsDir)).includes(blobPath(sha256Hex(own))), 'a blob inside the grace period stays')
+
+    // an abandoned spool file from a crash
+    await mkdir(services.tmpDir, { recursive: true })
+    const leftover = path.join(services.tmpDir, 'upload-crashed')
+    await writeFile(leftover, 'partial')
+    await utimes(leftover, new Date(0), new Date(0))
+
+    const result = await gcBlobs({ ...deps, graceMs: 0 })
+    assert.equal(result.blobRows, 1)
+    assert.equal(result.blobFiles, 1)
+    assert.equal(result.tmpFiles, 1)
+    const left = (await listFiles(blobsDir)).filter((f) => !f.startsWith('tmp/'))
+    assert.deepEqual(left, [blobPath(sha256Hex(shared))], 'the deleted version\'s own blob is gone; the shared one stays')
+    assert.deepEqual(await listFiles(services.tmpDir), [])
+    const get = await request({ method: 'GET', url: `${api}/2.0/a.bin` })
+    assert.equal(get.status, 200)
+    assert.equal(get.sha256, sha256Hex(shared))
+
+    // uploading bytes whose blob the GC just removed stores them again
+    assert.equal((await request({ method: 'PUT', url: `${api}/3.0/b.bin`, headers: auth, body: own })).status, 201)
+    assert.equal((await request({ method: 'GET', url: `${api}/3.0/b.bin` })).sha256, sha256Hex(own))
+  })
+
+  test(`[${db}] generic: download counts are batched and written at shutdown`, async (t) => {
+    const app = await startTestApp(t, { db, env: { WHARF_DOWNLOAD_FLUSH_INTERVAL: '1h' } })
+    const alice = await makeUser(app.services, 'alice')
+    const file = `${app.url}/api/packages/alice/generic/tool/1.0/a.bin`
+    assert.equal((await request({ method: 'PUT', url: file, headers: { authorization: basic('alice', PASSWORD) }, body: Buffer.from('0123456789') })).status, 201)
+    for (let i = 0; i < 3; i++) assert.equal((await request({ method: 'GET', url: file })).status, 200)
+    assert.equal((await request({ method: 'HEAD', url: file })).status, 200)
+    assert.equal((await request({ method: 'GET', url: file, headers: { range: 'bytes=0-1' } })).status, 206)
+    const etag = (await request({ method: 'HEAD', url: file })).headers.etag
+    assert.equal((await request({ method: 'GET', url: file, headers: { 'if-none-match': String(etag) } })).status, 304)
+    const ref = { ownerId: alice.id, type: 'generic', name: 'tool', version: '1.0' }
+    assert.equal((await app.services.packages.getVersion(ref)).downloadCount, 0, 'not written per request')
+
+    const config = app.services.config
+    await app.stop()
+    const reopened = await openServices(loadConfig({ WHARF_DATA: app.dataDir, WHARF_DATABASE_URL: config.databaseUrl, WHARF_LOG_LEVEL: 'silent' }))
+    try {
+      assert.equal((await reopened.packages.getVersion(ref)).downloadCount, 3, 'only whole GETs count')
+    } finally {
+      await reopened.close()
+    }
+  })
+}
