@@ -4,6 +4,7 @@ import pkg from '../../../package.json' with { type: 'json' }
 import { userRoutes } from './users.js'
 import { tokenRoutes } from './tokens.js'
 import { orgRoutes } from './orgs.js'
+import { packageRoutes } from './packages.js'
 
 export const WHARF_VERSION: string = pkg.version
 
@@ -12,4 +13,5 @@ export const apiV1: FastifyPluginAsync = async (app) => {
   await app.register(userRoutes)
   await app.register(tokenRoutes)
   await app.register(orgRoutes)
+  await app.register(packageRoutes)
 }
