@@ -33,9 +33,8 @@ export function fileUrl(i: Omit<InstallInput, 'files'>, file: { name: string; is
   return undefined
 }
 
-let blockId = 0
-function block(lines: string): Html {
-  const id = `cmd-${++blockId}`
+function block(lines: string, n: number): Html {
+  const id = `cmd-${n}`
   return html`<div class="hash"><pre id="${id}"><code>${lines}</code></pre>${copyButton(lines, 'Copy', id)}</div>`
 }
 
@@ -47,15 +46,15 @@ export function installHtml(i: InstallInput): Html {
     const url = first ? fileUrl(i, first)! : `${apiBase(i.base, i.owner, 'generic')}/${seg(i.name)}/${seg(i.version)}/FILE`
     const auth = i.ownerPublic ? '' : '--user USERNAME:TOKEN '
     return html`<p>Download a file with curl${i.ownerPublic ? '' : ' (this owner is not public: use your username and an access token)'}:</p>
-${block(`curl -fL ${auth}-o ${JSON.stringify(first?.name ?? 'FILE')} \\\n  "${url}"`)}
+${block(`curl -fL ${auth}-o ${JSON.stringify(first?.name ?? 'FILE')} \\\n  "${url}"`, 1)}
 <p>Upload another file to this version:</p>
-${block(`curl -f --user USERNAME:TOKEN --upload-file ./FILE \\\n  "${apiBase(i.base, i.owner, 'generic')}/${seg(i.name)}/${seg(i.version)}/FILE"`)}`
+${block(`curl -f --user USERNAME:TOKEN --upload-file ./FILE \\\n  "${apiBase(i.base, i.owner, 'generic')}/${seg(i.name)}/${seg(i.version)}/FILE"`, 2)}`
   }
   if (i.type === 'go') {
     const proxy = apiBase(i.base, i.owner, 'go')
     const withCreds = proxy.replace(/^(https?:\/\/)/, '$1USERNAME:TOKEN@')
     return html`<p>Point the go command at this proxy, then fetch the module:</p>
-${block(`export GOPROXY=${i.ownerPublic ? proxy : withCreds},https://proxy.golang.org,direct\nexport GONOSUMDB=${i.name}\ngo get ${i.name}@${i.version}`)}
+${block(`export GOPROXY=${i.ownerPublic ? proxy : withCreds},https://proxy.golang.org,direct\nexport GONOSUMDB=${i.name}\ngo get ${i.name}@${i.version}`, 3)}
 <ul>
 <li><code>GONOSUMDB</code> tells go not to look this module up in the public checksum database (sum.golang.org),
 which does not know private modules. Do not use <code>GOPRIVATE</code> for this: it also turns the proxy off for the module.</li>

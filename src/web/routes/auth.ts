@@ -11,12 +11,15 @@ import {
 import { matchTotp, useRecoveryCode } from '../totp.js'
 import { Throttle } from '../throttle.js'
 
-/** Failures per address (any account) and per account (any address), on top of the Authenticator's own. */
-const byAddress = new Throttle(30)
-const byAccount = new Throttle(20)
-const byPending = new Throttle(5)
-/** The last TOTP step each user signed in with: a code works once, even inside its window. */
-const lastStep = new Map<number, number>()
+/** Per server (tests run several in one process): failure counters and used TOTP steps. */
+interface SignInState {
+  /** Failures per address (any account) and per account (any address), on top of the Authenticator's own. */
+  byAddress: Throttle
+  byAccount: Throttle
+  byPending: Throttle
+  /** The last TOTP step each user signed in with: a code works once, even inside its window. */
+  lastStep: Map<number, number>
+}
 
 const GENERIC = 'Wrong username or password.'
 
@@ -59,6 +62,9 @@ async function startSession(req: FastifyRequest, reply: FastifyReply, user: User
 }
 
 export async function authRoutes(app: FastifyInstance): Promise<void> {
+  const { byAddress, byAccount, byPending, lastStep }: SignInState = {
+    byAddress: new Throttle(30), byAccount: new Throttle(20), byPending: new Throttle(5), lastStep: new Map(),
+  }
   app.get<{ Querystring: { next?: string } }>('/-/login', async (req, reply) => {
     const next = safeNext(typeof req.query.next === 'string' ? req.query.next : undefined)
     if (requestSession(req)) return reply.redirect(next, 303)
