@@ -87,13 +87,23 @@ export type ExpectedChecksums = Partial<Record<keyof Checksums, string>>
 
 const HEX_LENGTH: Record<keyof Checksums, number> = { md5: 32, sha1: 40, sha256: 64, sha512: 128 }
 
-/** Throws an invalid WharfError when an announced digest does not match what was received. */
-export function verifyChecksums(got: Checksums, expected: ExpectedChecksums | undefined): void {
+/** Throws an invalid WharfError when an announced digest is not hex of the right length (before reading a body). */
+export function checkChecksumFormat(expected: ExpectedChecksums | undefined): void {
   if (!expected) return
   for (const alg of Object.keys(HEX_LENGTH) as Array<keyof Checksums>) {
     const want = expected[alg]?.trim().toLowerCase()
     if (want === undefined || want === '') continue
     if (want.length !== HEX_LENGTH[alg] || !/^[0-9a-f]+$/.test(want)) throw invalid(`X-Checksum-${alg}: not a ${alg} hex digest`)
+  }
+}
+
+/** Throws an invalid WharfError when an announced digest does not match what was received. */
+export function verifyChecksums(got: Checksums, expected: ExpectedChecksums | undefined): void {
+  if (!expected) return
+  checkChecksumFormat(expected)
+  for (const alg of Object.keys(HEX_LENGTH) as Array<keyof Checksums>) {
+    const want = expected[alg]?.trim().toLowerCase()
+    if (want === undefined || want === '') continue
     if (want !== got[alg]) throw invalid(`${alg} checksum mismatch: expected ${want}, received ${got[alg]}`)
   }
 }

@@ -71,6 +71,7 @@ for (const db of testDatabases()) {
       ['private owner', `${url}/api/packages/carol/generic/tool/1.0/b.bin`, { authorization: basic('bob', PASSWORD) }, 404],
       ['other user', `${api}/b.bin`, { authorization: basic('bob', PASSWORD) }, 403],
       ['invalid file name', `${api}/%20b.bin`, { authorization: basic('alice', PASSWORD) }, 400],
+      ['malformed X-Checksum-Sha256', `${api}/b.bin`, { authorization: basic('alice', PASSWORD), 'x-checksum-sha256': 'xyz' }, 400],
       ['duplicate', `${api}/A.BIN`, { authorization: basic('alice', PASSWORD) }, 409],
       ['declared too large', `${api}/big.bin`, { authorization: basic('alice', PASSWORD) }, 413, Buffer.alloc(2 * 1024 * 1024)],
     ]

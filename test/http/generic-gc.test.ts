@@ -1,7 +1,7 @@
 // Deleting versions, collecting their blobs, and download counts surviving a shutdown.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, utimes, writeFile } from 'node:fs/promises'
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { startTestApp, testDatabases } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeUser } from '../helpers/auth.js'
@@ -76,3 +76,17 @@ for (const db of testDatabases()) {
     }
   })
 }
+
+test('healthz answers 503 with blobs:ping fail when blob storage does not answer', async (t) => {
+  const { url, dataDir } = await startTestApp(t)
+  assert.equal((await fetch(`${url}/api/healthz`)).status, 200)
+  // a file where the storage folder should be: every write into it fails
+  await rm(`${dataDir}/blobs`, { recursive: true, force: true })
+  await writeFile(`${dataDir}/blobs`, 'not a folder')
+  const h = await fetch(`${url}/api/healthz`)
+  assert.equal(h.status, 503)
+  const body = await h.json() as { status: string; checks: Record<string, Array<{ status: string }>> }
+  assert.equal(body.status, 'fail')
+  assert.equal(body.checks['blobs:ping']?.[0]?.status, 'fail')
+  assert.equal(body.checks['database:ping']?.[0]?.status, 'pass')
+})

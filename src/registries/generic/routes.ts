@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream'
 import { conflict, notFound, tooLarge } from '../../errors.js'
 import { sendContinue } from '../../http/expect-continue.js'
 import { sendBlob } from '../../http/send-blob.js'
-import type { ExpectedChecksums } from '../../packages/upload.js'
+import { checkChecksumFormat, type ExpectedChecksums } from '../../packages/upload.js'
 import { isValidRef, validateRef } from './validate.js'
 
 const TYPE = 'generic'
@@ -37,6 +37,8 @@ export const routes: FastifyPluginAsync = async (app) => {
     const owner = await access.require(req.actor, req.params.owner, 'write')
     const ref = { ownerId: owner.id, type: TYPE, name: req.params.name, version: req.params.version, file: req.params.file }
     validateRef(ref)
+    const expected = expectedChecksums(req)
+    checkChecksumFormat(expected)
     if (await packages.findFile(ref)) throw conflict(`file ${ref.file} already exists in ${ref.name} ${ref.version}`)
     const limit = packages.limitFor(TYPE)
     const declared = req.headers['content-length']
@@ -46,7 +48,7 @@ export const routes: FastifyPluginAsync = async (app) => {
     sendContinue(req, reply)
     await packages.addFile({
       // Fastify skips the parser for a body it knows is empty; the raw request is that empty body.
-      ...ref, creatorId: req.actor!.userId, body: (req.body as Readable | undefined) ?? req.raw, expected: expectedChecksums(req),
+      ...ref, creatorId: req.actor!.userId, body: (req.body as Readable | undefined) ?? req.raw, expected,
     })
     return reply.code(201).send()
   })
