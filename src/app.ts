@@ -19,6 +19,8 @@ declare module 'fastify' {
 
 export interface AppExtensions {
   sessionResolver?: SessionResolver
+  /** Where log lines go (default stdout); tests capture them. */
+  logStream?: { write(line: string): void }
 }
 
 export async function buildApp(services: Services, ext: AppExtensions = {}): Promise<FastifyInstance> {
@@ -27,6 +29,7 @@ export async function buildApp(services: Services, ext: AppExtensions = {}): Pro
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+      ...(ext.logStream ? { stream: ext.logStream } : {}),
     },
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: 4096 },

@@ -45,7 +45,10 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   if (config.databaseUrl.startsWith('postgres')) await ensurePostgresSchema(config.databaseUrl)
   const { db, flavor } = openDatabase(config.databaseUrl)
   try {
-    if (opts.migrate !== false) await migrateToLatest(db, flavor)
+    if (opts.migrate !== false) {
+      const sqliteFile = flavor === 'sqlite' ? config.databaseUrl.slice('sqlite:'.length) : undefined
+      await migrateToLatest(db, flavor, { sqliteFile })
+    }
   } catch (err) {
     await db.destroy()
     throw err

@@ -46,6 +46,8 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, status: numb
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
   let status = statusOf(err)
+  // Gitea's API v1 answers input it cannot accept with 422 Unprocessable Entity.
+  if (status === 400 && req.url.startsWith('/api/v1/')) status = 422
   let message = err.message
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') status = 413
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') status = 415

@@ -1,10 +1,41 @@
-// Applies ./migrations in order. Kysely's Migrator takes a lock (a row lock on PostgreSQL, a
-// transaction on SQLite), so two instances starting at once apply each migration exactly once.
+// Applies ./migrations in order. On PostgreSQL Kysely's Migrator takes a row lock, so two instances
+// starting at once apply each migration exactly once. Its SQLite adapter takes no lock (it assumes one
+// connection), so there a lock file next to the database serialises processes that start together.
+import { open, rm, stat } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Migrator, type Kysely, type MigrationProvider } from 'kysely'
 import { migrations } from './migrations/index.js'
 import type { Flavor } from './migrations/flavor.js'
 
-export async function migrateToLatest(db: Kysely<any>, flavor: Flavor): Promise<string[]> {
+const LOCK_STALE_MS = 120_000
+
+async function withLockFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 2 * LOCK_STALE_MS
+  for (;;) {
+    try {
+      const h = await open(file, 'wx')
+      await h.close()
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const st = await stat(file).catch(() => undefined)
+      // A lock left by a process that died mid-migration.
+      if (st && Date.now() - st.mtimeMs > LOCK_STALE_MS) await rm(file, { force: true })
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the migration lock ${file}`, { cause: err })
+      await sleep(50)
+    }
+  }
+  try {
+    return await fn()
+  } finally {
+    await rm(file, { force: true })
+  }
+}
+
+export async function migrateToLatest(db: Kysely<any>, flavor: Flavor, opts: { sqliteFile?: string } = {}): Promise<string[]> {
+  if (flavor === 'sqlite' && opts.sqliteFile && opts.sqliteFile !== ':memory:') {
+    return withLockFile(`${opts.sqliteFile}.migrate-lock`, () => migrateToLatest(db, flavor))
+  }
   const provider: MigrationProvider = {
     getMigrations: async () => Object.fromEntries(
       Object.entries(migrations).map(([name, m]) => [name, { up: (d: Kysely<any>) => m.up(d, flavor) }])),

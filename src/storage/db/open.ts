@@ -49,6 +49,10 @@ export async function ensurePostgresSchema(url: string): Promise<void> {
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1 }) }) })
   try {
     await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db)
+  } catch (err) {
+    // Two instances creating it at the same moment: the loser sees a unique violation; the schema exists.
+    const code = (err as { code?: string }).code
+    if (code !== '23505' && code !== '42P06') throw err
   } finally {
     await db.destroy()
   }
