@@ -80,13 +80,23 @@ export const TITLES: Record<number, string> = {
 export function errorPage(req: FastifyRequest, reply: FastifyReply, status: number, message: string): FastifyReply {
   const ctx = pageCtx(req, reply)
   const title = TITLES[status] ?? 'Error'
+  const next = req.method === 'GET' && req.url.length < 500 ? `?next=${encodeURIComponent(req.url)}` : ''
   const hint = status === 401 && !ctx.user
-    ? html`<p><a class="button" href="/-/login?next=${encodeURIComponent(req.url)}">Sign in</a></p>`
+    ? html`<p><a class="button" href="/-/login${next}">Sign in</a></p>`
     : html`<p><a href="/">Back to explore</a></p>`
+  const text = status === 401 ? 'Sign in to see this page.' : sentence(message)
   // A 401 page must not carry the Basic challenge: browsers would pop up their own login dialog.
   reply.removeHeader('WWW-Authenticate')
   return sendPage(reply, status, layout(ctx, title, html`<div class="error-page">
-<p class="code">${status}</p><h1>${title}</h1><p>${message}</p>${hint}</div>`))
+<p class="code">${status}</p><h1>${title}</h1><p>${text}</p>${hint}</div>`))
+}
+
+/** Domain messages are lower-case fragments ("owner 'x' does not exist"); pages show sentences. */
+function sentence(m: string): string {
+  const t = m.trim().slice(0, 300)
+  if (!t) return ''
+  const s = t[0]!.toUpperCase() + t.slice(1)
+  return /[.!?]$/.test(s) ? s : `${s}.`
 }
 
 export function flash(kind: 'error' | 'ok' | 'warn', msg: Interpolation): Html {

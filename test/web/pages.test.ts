@@ -182,3 +182,18 @@ for (const db of testDatabases()) {
     assert.deepEqual(sessions.map((r) => Number(r.pending_2fa)), [0], 'the pending session was replaced')
   })
 }
+
+test('WHARF_REQUIRE_SIGNIN_VIEW: visitors see nothing but the sign-in page', async (t) => {
+  const app = await startTestApp(t, { env: { WHARF_REQUIRE_SIGNIN_VIEW: 'true' } })
+  await makeUser(app.services, 'alice')
+  const web = new WebClient(app.url)
+  const home = await web.get('/')
+  assert.equal(home.res.status, 200)
+  assert.match(home.body, /This registry is private/)
+  assert.equal((await web.get('/alice')).res.status, 401)
+  assert.equal((await web.get('/nobody')).res.status, 401, 'no hint whether an owner exists')
+  assert.equal((await web.get('/-/login')).res.status, 200)
+  await web.signIn('alice', PASSWORD)
+  assert.equal((await web.get('/alice')).res.status, 200)
+  assert.doesNotMatch((await web.get('/')).body, /This registry is private/)
+})
