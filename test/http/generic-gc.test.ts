@@ -53,6 +53,23 @@ for (const db of testDatabases()) {
     assert.equal((await request({ method: 'GET', url: `${api}/3.0/b.bin` })).sha256, sha256Hex(own))
   })
 
+  if (db === 'postgres') {
+    test('[postgres] gc-blobs: only one instance runs it (advisory lock)', async (t) => {
+      const { services } = await startTestApp(t, { db })
+      const deps = { db: services.db, flavor: services.flavor, blobs: services.blobs, tmpDir: services.tmpDir, graceMs: 0 }
+      const { sql } = await import('kysely')
+      await services.db.connection().execute(async (other) => {
+        await sql`select pg_advisory_lock(${0x67636231})`.execute(other)
+        try {
+          assert.equal((await gcBlobs(deps)).ran, false, 'another holder of the lock: this run does nothing')
+        } finally {
+          await sql`select pg_advisory_unlock(${0x67636231})`.execute(other)
+        }
+      })
+      assert.equal((await gcBlobs(deps)).ran, true)
+    })
+  }
+
   test(`[${db}] generic: download counts are batched and written at shutdown`, async (t) => {
     const app = await startTestApp(t, { db, env: { WHARF_DOWNLOAD_FLUSH_INTERVAL: '1h' } })
     const alice = await makeUser(app.services, 'alice')
