@@ -9,7 +9,10 @@ import type { Services } from '../../src/services.js'
 
 async function addFile(s: Services, ownerId: number, type: string, name: string, version: string, file: string, bytes: string) {
   const body = Readable.from([Buffer.from(bytes)])
-  if (type === 'go') return s.packages.createVersionWithFile({ ownerId, type, name, version, file, creatorId: ownerId, body, isLead: true })
+  if (type === 'go') {
+    const metadataJson = JSON.stringify({ goMod: `module ${name}\n\ngo 1.22\n` })
+    return s.packages.createVersionWithFile({ ownerId, type, name, version, file, creatorId: ownerId, body, isLead: true, metadataJson })
+  }
   return s.packages.addFile({ ownerId, type, name, version, file, creatorId: ownerId, body })
 }
 
@@ -115,6 +118,7 @@ test('a Go module page: encoded path, GOPROXY instructions, zip link', async (t)
   assert.ok(v.body.includes(`export GOPROXY=${app.url}/api/packages/alice/go,https://proxy.golang.org,direct`))
   assert.ok(v.body.includes('export GONOSUMDB=example.com/Foo/bar'))
   assert.ok(v.body.includes('go get example.com/Foo/bar@v1.2.3'))
+  assert.ok(v.body.includes('<h2>go.mod</h2><pre><code>module example.com/Foo/bar\n'))
   assert.ok(v.body.includes(`href="${app.url}/api/packages/alice/go/example.com/!foo/bar/@v/v1.2.3.zip"`))
   // Private owners get credentials in the URL, as the go command needs them (https only).
   await s.users.update('alice', { visibility: 'private' })

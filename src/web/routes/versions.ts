@@ -15,6 +15,17 @@ interface VerParams extends PkgParams { version: string }
 
 const MAX_SEGMENT = 1024
 
+/** A Go version's go.mod, from the metadata the Go registry stores; shown cut short past 64 KiB. */
+function goMod(v: VersionView): string | undefined {
+  if (v.type !== 'go' || !v.metadataJson) return undefined
+  try {
+    const m = JSON.parse(v.metadataJson) as { goMod?: unknown }
+    return typeof m.goMod === 'string' ? m.goMod.slice(0, 65536) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 async function loadPackage(req: FastifyRequest<{ Params: PkgParams }>): Promise<{ owner: User; versions: VersionView[] }> {
   const s = req.server.services
   const { type, name } = req.params
@@ -83,6 +94,7 @@ ${crumbs(owner.name, v.type, v.name, v.version)}
   })}</tbody></table></div>
 <h2>Install</h2>
 ${installHtml({ ...ref, files })}
+${goMod(v) !== undefined ? html`<h2>go.mod</h2><pre><code>${goMod(v)}</code></pre>` : ''}
 </div>
 <aside class="card" aria-label="About this version"><dl class="facts">
 <dt>Owner</dt><dd><a href="/${encodeURIComponent(owner.name)}">${owner.name}</a></dd>
