@@ -38,8 +38,8 @@ test('web UI in headless Chromium', { skip: browserSkipReason(), timeout: 240_00
   t.after(() => browser.close())
   const shots = new Screenshots()
   const cspErrors: string[] = []
-  const newPage = async () => {
-    const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } })
+  const newPage = async (javaScriptEnabled = true) => {
+    const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 }, javaScriptEnabled })
     const page = await ctx.newPage()
     page.setDefaultTimeout(20_000)
     page.on('console', (m) => { if (/Content.Security.Policy|Refused to/i.test(m.text())) cspErrors.push(m.text()) })
@@ -52,8 +52,8 @@ test('web UI in headless Chromium', { skip: browserSkipReason(), timeout: 240_00
     return res
   }
 
-  // A visitor who is not signed in sees public packages only.
-  const anon = await newPage()
+  // A visitor who is not signed in sees public packages only (browsing works without JavaScript).
+  const anon = await newPage(false)
   await go(anon, '/', 'explore-anonymous')
   const names = await anon.locator('ul.packages a.name').allTextContents()
   assert.ok(names.some((n) => n.includes('tool')), names.join())
@@ -91,6 +91,12 @@ test('web UI in headless Chromium', { skip: browserSkipReason(), timeout: 240_00
   const shown = await page.locator('tr', { hasText: 'tool-linux-amd64.bin' }).locator('code.sha256').textContent()
   assert.equal(shown, sha256(tool))
   assert.match(await page.locator('pre').first().textContent() ?? '', new RegExp(`curl -fL -o "tool-linux-amd64.bin"[\\s\\S]*${app.url.replace(/[.:/]/g, '\\$&')}/api/packages/alice/generic/tool/1.0.0/tool-linux-amd64.bin`))
+
+  // The copy button (the only script) puts the digest on the clipboard.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url })
+  const copy = page.locator('tr', { hasText: 'tool-linux-amd64.bin' }).getByRole('button', { name: 'Copy' })
+  await copy.click()
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), sha256(tool))
 
   // Download a file and compare its SHA-256.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'tool-linux-amd64.bin' }).click()])
@@ -155,6 +161,12 @@ test('web UI in headless Chromium', { skip: browserSkipReason(), timeout: 240_00
   // A reader who cannot write sees no delete button.
   await go(anon, '/alice/-/packages/generic/tool/1.0.0', 'version-anonymous')
   assert.equal(await anon.getByRole('link', { name: 'Delete this version' }).count(), 0)
+  assert.equal(await anon.locator('button.copy').first().isHidden(), true, 'without JavaScript copy buttons stay hidden')
+  await go(anon, '/', 'explore-no-javascript')
+  await anon.getByLabel('Search packages').fill('other')
+  await anon.getByRole('button', { name: 'Search' }).click()
+  await anon.waitForURL(/\?q=other/)
+  assert.deepEqual(await anon.locator('ul.packages a.name').allTextContents(), ['alice / other-thing'])
 
   // Owner pages, the organization's teams, settings pages.
   await go(page, '/alice', 'owner')
