@@ -3,6 +3,9 @@ import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import { BlobNotFoundError, blobKey, type BlobStore } from './blob-store.js'
 
 const sha256Hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
@@ -79,6 +82,26 @@ export function blobStoreContract(name: string, open: (t: TestContext) => Promis
       const key = blobKey(sha256Hex(data))
       await Promise.all(Array.from({ length: 8 }, () => store.put(key, Readable.from([data]), data.length)))
       assert.ok((await readAll(await store.open(key))).equals(data))
+    })
+
+    test('putFile (when offered) stores a local file, idempotently', async (t) => {
+      const store = await open(t)
+      if (!store.putFile) return
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-putfile-'))
+      t.after(() => rm(dir, { recursive: true, force: true }))
+      const data = randomBytes(50_000)
+      const key = blobKey(sha256Hex(data))
+      for (let i = 0; i < 2; i++) {
+        const file = path.join(dir, `f${i}`)
+        await writeFile(file, data)
+        await store.putFile(key, file, data.length)
+      }
+      assert.ok((await readAll(await store.open(key))).equals(data))
+      const other = path.join(dir, 'short')
+      await writeFile(other, 'abc')
+      const otherKey = blobKey(sha256Hex('abc'))
+      await assert.rejects(store.putFile(otherKey, other, 4))
+      assert.equal(await store.stat(otherKey), undefined)
     })
 
     test('blobKey refuses what is not a sha256', () => {

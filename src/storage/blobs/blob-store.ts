@@ -39,6 +39,11 @@ export interface BlobStore {
    * of the bytes; `size`, when given, is checked.
    */
   put(key: BlobKey, body: Readable, size?: number): Promise<void>
+  /**
+   * Optional fast path for a local file whose SHA-256 the caller computed: the store may move it
+   * in (the caller then finds it gone) or copy it. Same guarantees as put().
+   */
+  putFile?(key: BlobKey, file: string, size: number): Promise<void>
   /** A stream of the blob (or of an inclusive range of it); rejects with BlobNotFoundError. */
   open(key: BlobKey, range?: ByteRange): Promise<Readable>
   /** Size and last write time, or undefined when the blob does not exist. */

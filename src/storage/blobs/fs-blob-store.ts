@@ -1,6 +1,6 @@
 // BlobStore on a local folder: <root>/ab/cd/<sha256>. A blob appears only by atomic rename of a
 // fully written, fsynced temp file, so readers never see a partial blob, even after a crash.
-import { createWriteStream } from 'node:fs'
+import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
@@ -34,15 +34,9 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: BlobKey, body: Readable, size?: number): Promise<void> {
     const final = this.#path(key)
-    if (await this.stat(key)) {
-      // Refresh the mtime: the GC spares blobs written within its grace period, and this one is
-      // about to get a row again.
-      const now = new Date()
-      await utimes(final, now, now).catch(() => {})
-      if (await this.stat(key)) {
-        body.destroy()
-        return
-      }
+    if (await this.#touchIfExists(final)) {
+      body.destroy()
+      return
     }
     await mkdir(path.dirname(final), { recursive: true })
     await mkdir(this.#tmp, { recursive: true })
@@ -67,6 +61,41 @@ export class FsBlobStore implements BlobStore {
       await syncDir(path.dirname(final))
     } finally {
       await rm(tmp, { force: true })
+    }
+  }
+
+  async putFile(key: BlobKey, file: string, size: number): Promise<void> {
+    const final = this.#path(key)
+    if (await this.#touchIfExists(final)) return
+    const s = await stat(file)
+    if (s.size !== size) throw new Error(`blob ${key}: expected ${size} bytes, got ${s.size}`)
+    const fh = await open(file, 'r+')
+    try {
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await mkdir(path.dirname(final), { recursive: true })
+    try {
+      await rename(file, final)
+    } catch (err) {
+      // another file system (WHARF_STORAGE_URL elsewhere than WHARF_DATA): copy instead
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
+      await this.put(key, createReadStream(file), size)
+      return
+    }
+    await syncDir(path.dirname(final))
+  }
+
+  /** Refreshes the mtime of an existing blob: the GC spares blobs written within its grace period. */
+  async #touchIfExists(final: string): Promise<boolean> {
+    const now = new Date()
+    try {
+      await utimes(final, now, now)
+      return true
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+      throw err
     }
   }
 
