@@ -1,0 +1,129 @@
+// Go registry: PUT /api/packages/{owner}/go/upload and the GOPROXY protocol below it
+// (INTERFACE.md "Go", https://go.dev/ref/mod#goproxy-protocol).
+//
+// Module paths contain slashes, so every read goes through one wildcard route and is dispatched
+// on parseGoProxyPath. The router has already percent-decoded the path ("%21" → "!"); the case
+// escapes ("!a" → "A") are decoded by the parser, and lookups ignore case.
+import { createReadStream } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import { WharfError, conflict, invalid, notFound, tooLarge } from '../../errors.js'
+import { sendContinue } from '../../http/expect-continue.js'
+import { sendBlob } from '../../http/send-blob.js'
+import type { VersionView } from '../../packages/package-service.js'
+import { spoolUpload } from '../../packages/upload.js'
+import { ModuleZipError } from './errors.js'
+import { parseGoProxyPath } from './goproxy-path.js'
+import { pickLatest, listVersions } from './latest.js'
+import { checkModuleZip } from './module-zip.js'
+import { MAX_ZIP_FILE } from './zip-rules.js'
+
+export const TYPE = 'go'
+
+/** What an upload stores on the version, so .mod and .info need no zip read. */
+export interface GoVersionMetadata {
+  goMod: string
+  goModSynthesized: boolean
+}
+
+export const routes: FastifyPluginAsync = async (app) => {
+  const { access, packages, tmpDir } = app.services
+
+  // The module zip is streamed to a temp file as it comes, whatever content type the client sends.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload))
+
+  // A refusal sent before the body was read: close the connection rather than drain the body.
+  app.addHook('onSend', async (req, reply) => {
+    if (req.method === 'PUT' && reply.statusCode >= 400 && !req.raw.complete) reply.header('connection', 'close')
+  })
+
+  app.put<{ Params: { owner: string } }>('/upload', { config: { deferContinue: true } }, async (req, reply) => {
+    const owner = await access.require(req.actor, req.params.owner, 'write')
+    // x/mod/zip refuses zip files over 500 MiB; never spool more than that, whatever the config says.
+    const configured = packages.limitFor(TYPE)
+    const limit = Math.min(configured ?? MAX_ZIP_FILE, MAX_ZIP_FILE)
+    const declared = req.headers['content-length']
+    if (declared !== undefined && Number(declared) > limit) throw tooLarge(tooLargeMessage(limit))
+    sendContinue(req, reply)
+
+    const body = (req.body as Readable | undefined) ?? req.raw
+    const upload = await spoolUpload(body, tmpDir, limit).catch((err: unknown) => {
+      throw err instanceof WharfError && err.kind === 'too_large' ? tooLarge(tooLargeMessage(limit)) : err
+    })
+    try {
+      let info
+      try {
+        info = await checkModuleZip(upload.path)
+      } catch (err) {
+        if (err instanceof ModuleZipError) throw invalid(err.message)
+        throw err
+      }
+      const ref = { ownerId: owner.id, type: TYPE, name: info.module, version: info.version }
+      // Cheap refusal before the blob is written; the unique constraint still decides races.
+      if (await packages.findVersion(ref)) throw conflict(`module ${info.module} version ${info.version} already exists`)
+      const metadata: GoVersionMetadata = { goMod: info.goMod, goModSynthesized: info.goModSynthesized }
+      await packages.createVersionWithFile({
+        ...ref, file: `${info.version}.zip`, creatorId: req.actor!.userId, body: createReadStream(upload.path),
+        metadataJson: JSON.stringify(metadata), isLead: true,
+      })
+    } finally {
+      await rm(upload.path, { force: true })
+    }
+    return reply.code(201).send()
+  })
+
+  // HEAD is declared here (not left to exposeHeadRoutes, which would reset Content-Length to 0).
+  app.route<{ Params: { owner: string; '*': string } }>({ method: ['GET', 'HEAD'], url: '/*', handler: async (req, reply) => {
+    const owner = await access.require(req.actor, req.params.owner, 'read')
+    const rest = req.params['*']
+    const r = parseGoProxyPath(rest)
+    if (!r) throw notFound(`${rest}`)
+    // Without a checksum database of its own, Wharf says so and the go command asks sum.golang.org
+    // (or skips it for GONOSUMDB/GOPRIVATE modules).
+    if (r.kind === 'supported' || r.kind === 'sumdb') throw notFound('checksum database')
+    const pkg = { ownerId: owner.id, type: TYPE, name: r.module }
+
+    if (!('version' in r)) {
+      const versions = await packages.listVersionsOfPackage(pkg)
+      if (versions.length === 0) throw notFound(`module ${r.module}`)
+      if (r.kind === 'list') {
+        const body = listVersions(versions.map((v) => v.version)).map((v) => `${v}\n`).join('')
+        return reply.type('text/plain; charset=utf-8').send(body)
+      }
+      const latest = pickLatest(versions.map((v) => v.version))
+      const v = versions.find((x) => x.version === latest)
+      if (!v) throw notFound(`a version of module ${r.module}`)
+      return sendInfo(reply, v)
+    }
+
+    const ref = { ...pkg, version: r.version }
+    if (r.kind === 'info') return sendInfo(reply, await packages.getVersion(ref))
+    if (r.kind === 'mod') {
+      const v = await packages.getVersion(ref)
+      return reply.type('text/plain; charset=utf-8').send(metadataOf(v).goMod)
+    }
+    const file = await packages.openFile({ ...ref, file: `${r.version}.zip` })
+    const outcome = await sendBlob(req, reply, file, { contentType: 'application/zip' })
+    if (outcome === 'full') packages.countDownload(file.versionId)
+    return reply
+  } })
+}
+
+function sendInfo(reply: FastifyReply, v: VersionView): FastifyReply {
+  // RFC 3339 without fractional seconds, as the go command writes .info files itself.
+  const time = new Date(v.createdUnix * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify({ Version: v.version, Time: time }))
+}
+
+/** Every upload stores the metadata; without it, the go.mod a zip without one gets is the right answer. */
+function metadataOf(v: VersionView): GoVersionMetadata {
+  if (v.metadataJson) {
+    const m = JSON.parse(v.metadataJson) as Partial<GoVersionMetadata>
+    if (typeof m.goMod === 'string') return { goMod: m.goMod, goModSynthesized: m.goModSynthesized === true }
+  }
+  return { goMod: `module ${v.name}\n`, goModSynthesized: true }
+}
+
+const tooLargeMessage = (limit: number) => `the module zip is larger than the limit of ${limit} bytes`

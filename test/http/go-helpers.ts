@@ -1,0 +1,63 @@
+// Helpers for the Go registry tests: module zips built in memory with yazl, and upload/read calls.
+import yazl from 'yazl'
+import { Readable } from 'node:stream'
+import { request, type RawResponse } from './generic-helpers.js'
+
+/** [name, content]; a name alone is a directory entry. */
+export type ZipEntry = readonly [name: string, data: string | Buffer] | readonly [name: string]
+
+export async function zipOf(entries: readonly ZipEntry[], opts: { compress?: boolean } = {}): Promise<Buffer> {
+  const zip = new yazl.ZipFile()
+  for (const [name, data] of entries) {
+    if (data === undefined) zip.addEmptyDirectory(name, { mtime: new Date(2020, 0, 1) })
+    else zip.addBuffer(Buffer.from(data), name, { mtime: new Date(2020, 0, 1), compress: opts.compress ?? true })
+  }
+  zip.end()
+  const chunks: Buffer[] = []
+  for await (const c of zip.outputStream) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** A module zip with a go.mod and one Go file whose content says which version it is. */
+export function moduleZip(module: string, version: string, opts: { goMod?: string | false; extra?: ZipEntry[] } = {}): Promise<Buffer> {
+  const p = `${module}@${version}/`
+  const entries: ZipEntry[] = [[`${p}lib.go`, `package lib\n\nconst Version = "${version}"\n`]]
+  if (opts.goMod !== false) entries.unshift([`${p}go.mod`, opts.goMod ?? `module ${module}\n\ngo 1.19\n`])
+  return zipOf([...entries, ...(opts.extra ?? [])])
+}
+
+/** A zip with one file of `size` zero bytes, deflated from a stream: a few hundred KiB per 500 MiB. */
+export async function zerosZip(name: string, size: number): Promise<Buffer> {
+  const zero = Buffer.alloc(1 << 20)
+  let left = size
+  const source = new Readable({
+    read() {
+      const n = Math.min(left, zero.length)
+      left -= n
+      this.push(n > 0 ? zero.subarray(0, n) : null)
+    },
+  })
+  const zip = new yazl.ZipFile()
+  zip.addReadStream(source, name, { size, compressionLevel: 1, mtime: new Date(2020, 0, 1) })
+  zip.end()
+  const chunks: Buffer[] = []
+  for await (const c of zip.outputStream) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+export interface GoClient {
+  upload(zip: Buffer, auth?: string, extra?: Record<string, string>): Promise<RawResponse>
+  get(path: string, auth?: string, headers?: Record<string, string>): Promise<RawResponse & { sha256: string }>
+  head(path: string, auth?: string): Promise<RawResponse>
+}
+
+/** Calls on /api/packages/{owner}/go; `path` is what follows, already escaped as the go command sends it. */
+export function goClient(baseUrl: string, owner: string): GoClient {
+  const base = `${baseUrl}/api/packages/${owner}/go`
+  const h = (auth?: string, extra: Record<string, string> = {}) => (auth ? { authorization: auth, ...extra } : extra)
+  return {
+    upload: (zip, auth, extra) => request({ method: 'PUT', url: `${base}/upload`, headers: h(auth, extra), body: zip }),
+    get: (path, auth, headers) => request({ method: 'GET', url: `${base}/${path}`, headers: h(auth, headers) }),
+    head: (path, auth) => request({ method: 'HEAD', url: `${base}/${path}`, headers: h(auth) }),
+  }
+}
