@@ -3,7 +3,7 @@
 // connection), so there a lock file next to the database serialises processes that start together.
 import { open, rm, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Migrator, type Kysely, type MigrationProvider } from 'kysely'
+import { Migrator, sql, type Kysely, type MigrationProvider } from 'kysely'
 import { migrations } from './migrations/index.js'
 import type { Flavor } from './migrations/flavor.js'
 
@@ -40,7 +40,12 @@ export async function migrateToLatest(db: Kysely<any>, flavor: Flavor, opts: { s
     getMigrations: async () => Object.fromEntries(
       Object.entries(migrations).map(([name, m]) => [name, { up: (d: Kysely<any>) => m.up(d, flavor) }])),
   }
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest()
+  // Kysely looks for its own tables in every schema unless told which one: name ours, so databases
+  // shared with other schemas (other apps, parallel test runs) don't confuse it.
+  const migrationTableSchema = flavor === 'postgres'
+    ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
+    : undefined
+  const { error, results } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest()
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? '(none started)'
     throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
