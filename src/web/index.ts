@@ -1,4 +1,15 @@
-// The web UI: server-rendered pages under /, /{owner}/… and /-/…, registered by app.ts after the API.
+// The web UI: server-rendered pages, registered by app.ts after the API. Top-level names are owners,
+// so the UI's own pages live under /-/:
+//   /                                      explore (?q=&type=&page=)
+//   /{owner}, /{owner}/-/packages          an owner's packages (same query)
+//   /{owner}/-/teams                       an organization's teams and members (members only)
+//   /{owner}/-/packages/{type}/{name}      versions ({name} percent-encoded when it has a /)
+//   …/{name}/{version}                     files, checksums, install; …/{version}/delete (writers)
+//   /-/login, /-/login/2fa, /-/logout      sign in (password, then TOTP or a recovery code) / out
+//   /-/settings[/tokens|/security|/orgs]   account, password, tokens, two-factor, organizations
+//   /-/admin/users                         site admins: create users, admin flag, visibility
+//   /-/assets/{style.css,copy.js,favicon.svg}
+// Every POST carries a CSRF token (./forms.ts); every response the CSP of ./layout.ts.
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'

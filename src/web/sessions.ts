@@ -103,7 +103,8 @@ export const requestSession = (req: FastifyRequest): WebSession | undefined => b
  * and the API has no CSRF token to check.
  */
 export const sessionResolver: SessionResolver = async (req) => {
-  const path = req.url
+  const q = req.url.indexOf('?')
+  const path = (q < 0 ? req.url : req.url.slice(0, q)).toLowerCase()
   const isApi = path === '/api' || path.startsWith('/api/')
   if (isApi && req.method !== 'GET' && req.method !== 'HEAD') return undefined
   const id = readCookie(req, SESSION_COOKIE)
