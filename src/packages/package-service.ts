@@ -299,6 +299,9 @@ export class PackageService {
 
 function isRetryable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
+  // SQLITE_BUSY*: another process (several instances on one SQLite file) held the write lock
+  // beyond busy_timeout, or a read snapshot went stale before the write.
   return isForeignKeyViolation(err) || isUniqueViolation(err) || code === '40001' || code === '40P01'
+    || (typeof code === 'string' && code.startsWith('SQLITE_BUSY'))
     || (err as Error | null)?.name === 'NoResultError'
 }

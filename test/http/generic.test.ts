@@ -89,6 +89,15 @@ for (const db of testDatabases()) {
     const beyond = await request({ method: 'GET', url: fileUrl, headers: { range: 'bytes=16-20' } })
     assert.equal(beyond.status, 416)
     assert.equal(beyond.headers['content-range'], 'bytes */16')
+    const several = await request({ method: 'GET', url: fileUrl, headers: { range: 'bytes=0-1,4-5' } })
+    assert.equal(several.status, 200, 'several ranges: the whole file')
+    assert.equal((await request({ method: 'GET', url: fileUrl, headers: { range: 'bytes=5-2' } })).status, 200, 'a malformed range is ignored')
+    const headRange = await request({ method: 'HEAD', url: fileUrl, headers: { range: 'bytes=0-3' } })
+    assert.equal(headRange.status, 206)
+    assert.equal(headRange.headers['content-length'], '4')
+    assert.equal(headRange.body.length, 0)
+    const matching = await request({ method: 'GET', url: fileUrl, headers: { range: 'bytes=0-1', 'if-range': String(h.etag) } })
+    assert.equal(matching.status, 206)
     const stale = await request({ method: 'GET', url: fileUrl, headers: { range: 'bytes=0-1', 'if-range': '"nope"' } })
     assert.equal(stale.status, 200)
     assert.deepEqual(stale.body, data)
@@ -103,10 +112,19 @@ for (const db of testDatabases()) {
     const imsOld = await request({ method: 'GET', url: fileUrl, headers: { 'if-modified-since': new Date(0).toUTCString() } })
     assert.equal(imsOld.status, 200)
 
-    // whole GETs so far: get, stale (If-Range failed → whole file), inmOther, imsOld
+    // whole GETs so far: get, several, malformed range, stale (If-Range failed → whole file), inmOther, imsOld
     await services.packages.downloads.flush()
     const v = await services.packages.getVersion({ ownerId: alice.id, type: 'generic', name: 'tool', version: '1.0.0' })
-    assert.equal(v.downloadCount, 4)
+    assert.equal(v.downloadCount, 6)
+
+    const emptyUrl = `${url}/api/packages/alice/generic/tool/1.0.0/empty.bin`
+    assert.equal((await request({ method: 'PUT', url: emptyUrl, headers: auth })).status, 201, 'no body at all is an empty file')
+    const emptyRange = await request({ method: 'GET', url: emptyUrl, headers: { range: 'bytes=0-' } })
+    assert.equal(emptyRange.status, 416)
+    assert.equal(emptyRange.headers['content-range'], 'bytes */0')
+    const emptyGet = await request({ method: 'GET', url: emptyUrl })
+    assert.equal(emptyGet.status, 200)
+    assert.equal(emptyGet.headers['content-length'], '0')
   })
 
   test(`[${db}] generic: status codes of the Generic table`, async (t) => {
