@@ -120,6 +120,20 @@ test('a Go module page: encoded path, GOPROXY instructions, zip link', async (t)
   assert.ok(v.body.includes('go get example.com/Foo/bar@v1.2.3'))
   assert.ok(v.body.includes('<h2>go.mod</h2><pre><code>module example.com/Foo/bar\n'))
   assert.ok(v.body.includes(`href="${app.url}/api/packages/alice/go/example.com/!foo/bar/@v/v1.2.3.zip"`))
+  // Module paths typed with plain slashes are redirected to the encoded address.
+  for (const [typed, to] of [
+    ['/alice/-/packages/go/example.com/Foo/bar', '/alice/-/packages/go/example.com%2FFoo%2Fbar'],
+    ['/alice/-/packages/go/example.com/foo/bar/v1.2.3', '/alice/-/packages/go/example.com%2FFoo%2Fbar/v1.2.3'],
+    ['/alice/-/packages/go/example.com/Foo/bar/v1.2.3/delete', '/alice/-/packages/go/example.com%2FFoo%2Fbar/v1.2.3/delete'],
+  ] as const) {
+    const r = await web.get(typed)
+    assert.equal(r.res.status, 301, typed)
+    assert.equal(r.res.headers.get('location'), to)
+  }
+  assert.equal((await web.get('/alice/-/packages/go/example.com/Foo')).res.status, 404)
+  assert.equal((await web.get('/alice/-/packages/go/example.com/Foo/bar/v1/x/y')).res.status, 404)
+  assert.equal((await web.get('/alice/-/packages/go/a/b/c/d/e/f')).res.status, 404)
+
   // Private owners get credentials in the URL, as the go command needs them (https only).
   await s.users.update('alice', { visibility: 'private' })
   await web.signIn('alice', PASSWORD)

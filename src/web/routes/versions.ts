@@ -41,6 +41,32 @@ function crumbs(owner: string, type: string, name: string, version?: string) {
 ${version ? html` <a href="${packagePath(owner, type, name)}">${name}</a>` : ''}</p>`
 }
 
+/**
+ * Go module paths contain "/", and people paste them into the address bar unencoded. When the
+ * segments after the type start with the name of a module that exists, redirect to the encoded
+ * address; otherwise undefined (the caller goes on as usual).
+ */
+async function slashedRedirect(req: FastifyRequest<{ Params: { owner: string; type: string } }>, reply: FastifyReply, segs: string[]): Promise<FastifyReply | undefined> {
+  if (req.params.type !== 'go' || segs.length < 2 || segs.length > 40 || segs.some((x) => x === '' || x.length > MAX_SEGMENT)) return undefined
+  const s = req.server.services
+  const owner = await s.access.require(req.actor, req.params.owner.slice(0, 100), 'read')
+  // A module as typed may itself be a package (then no redirect): only look further when it is not.
+  const direct = await s.packages.listVersionsOfPackage({ ownerId: owner.id, type: 'go', name: segs[0]! })
+  if (direct.length > 0) return undefined
+  for (let k = segs.length; k >= 2; k--) {
+    const name = segs.slice(0, k).join('/')
+    const found = await s.packages.listVersionsOfPackage({ ownerId: owner.id, type: 'go', name })
+    if (found.length === 0) continue
+    const rest = segs.slice(k)
+    const base = packagePath(owner.name, 'go', found[0]!.name)
+    if (rest.length === 0) return reply.redirect(base, 301)
+    if (rest.length === 1) return reply.redirect(`${base}/${encodeURIComponent(rest[0]!)}`, 301)
+    if (rest.length === 2 && rest[1] === 'delete') return reply.redirect(`${base}/${encodeURIComponent(rest[0]!)}/delete`, 301)
+    return undefined
+  }
+  return undefined
+}
+
 export async function versionRoutes(app: FastifyInstance): Promise<void> {
   const s = app.services
 
@@ -72,6 +98,8 @@ ${crumbs(owner.name, pkg.type, pkg.name)}
   }
 
   app.get<{ Params: VerParams }>('/:owner/-/packages/:type/:name/:version', async (req, reply) => {
+    const slashed = await slashedRedirect(req, reply, [req.params.name, req.params.version])
+    if (slashed) return slashed
     const { owner, version: v } = await loadVersion(req)
     const files = await s.packages.listFiles(v.id)
     const creator = v.creatorId !== null ? (await userNames(s.db, [v.creatorId])).get(v.creatorId) : undefined
@@ -126,7 +154,14 @@ ${error ? flash('error', error) : ''}
 </form>`))
   }
 
-  app.get<{ Params: VerParams }>('/:owner/-/packages/:type/:name/:version/delete', (req, reply) => confirmPage(req, reply))
+  app.get<{ Params: VerParams }>('/:owner/-/packages/:type/:name/:version/delete', async (req, reply) =>
+    (await slashedRedirect(req, reply, [req.params.name, req.params.version, 'delete'])) ?? confirmPage(req, reply))
+
+  app.get<{ Params: { owner: string; type: string; '*': string } }>('/:owner/-/packages/:type/*', async (req, reply) => {
+    const segs = req.params['*'].split('/')
+    if ((await slashedRedirect(req, reply, segs)) === undefined) throw new WharfError('not_found', 'There is no such package.')
+    return reply
+  })
 
   app.post<{ Params: VerParams }>('/:owner/-/packages/:type/:name/:version/delete', async (req, reply) => {
     if (field(formOf(req), 'confirm') !== 'yes') return confirmPage(req, reply, 400, 'Tick the box to confirm.')
