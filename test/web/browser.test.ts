@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core'
 import { startTestApp } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeOrg, makeTeam, makeUser } from '../helpers/auth.js'
 import { totp } from '../../src/web/totp.js'
+import { moduleZip } from '../http/go-helpers.js'
 import { Screenshots, browserSkipReason, launchBrowser } from './browser-helpers.js'
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -33,6 +34,8 @@ test('web UI in headless Chromium', { skip: browserSkipReason(), timeout: 240_00
   assert.equal(await put(`${api}/alice/generic/other-thing/0.1/x.tar.gz`, basic('alice', PASSWORD), randomBytes(100)), 201)
   assert.equal(await put(`${api}/acme/generic/acme-lib/3.1.4/lib.zip`, basic('alice', PASSWORD), randomBytes(2000)), 201)
   assert.equal(await put(`${api}/bob/generic/bobs-secret/1.0/secret.bin`, basic('bob', PASSWORD), randomBytes(10)), 201)
+  const modZip = await moduleZip('example.com/Hello/world', 'v1.0.0')
+  assert.equal(await put(`${api}/alice/go/upload`, basic('alice', PASSWORD), modZip), 201)
 
   const browser = await launchBrowser()
   t.after(() => browser.close())
@@ -102,6 +105,17 @@ test('web UI in headless Chromium', { skip: browserSkipReason(), timeout: 240_00
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'tool-linux-amd64.bin' }).click()])
   const got = await readFile((await download.path())!)
   assert.equal(sha256(got), sha256(tool))
+
+  // A Go module: found by type, its page tells how to use the proxy, its zip downloads intact.
+  await go(page, '/?type=go', 'explore-go')
+  await page.getByRole('link', { name: 'alice / example.com/Hello/world' }).click()
+  await page.waitForURL(/\/alice\/-\/packages\/go\/example\.com%2FHello%2Fworld$/)
+  await page.getByRole('table').getByRole('link', { name: 'v1.0.0' }).click()
+  await page.waitForURL(/%2Fworld\/v1\.0\.0$/)
+  await shots.take(page, 'go-version')
+  assert.match(await page.locator('pre').first().textContent() ?? '', /GOPROXY=.*\/api\/packages\/alice\/go,https:\/\/proxy\.golang\.org,direct\nexport GONOSUMDB=example\.com\/Hello\/world\ngo get example\.com\/Hello\/world@v1\.0\.0/)
+  const [zipDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'v1.0.0.zip' }).click()])
+  assert.equal(sha256(await readFile((await zipDownload.path())!)), sha256(modZip))
 
   // Create a token and use it against the API.
   await go(page, '/-/settings/tokens', 'tokens')
