@@ -28,7 +28,14 @@ export const SPOOL_PREFIX = 'upload-'
  * too_large WharfError; the caller owns the file on success and must remove it.
  */
 export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: number): Promise<SpooledUpload> {
-  await mkdir(tmpDir, { recursive: true })
+  // Listen for the source's errors before the first await: one emitted meanwhile must not go unheard.
+  const source = detach(body)
+  try {
+    await mkdir(tmpDir, { recursive: true })
+  } catch (err) {
+    source.destroy()
+    throw err
+  }
   const file = path.join(tmpDir, `${SPOOL_PREFIX}${randomUUID()}`)
   const hashes = { md5: createHash('md5'), sha1: createHash('sha1'), sha256: createHash('sha256'), sha512: createHash('sha512') }
   let size = 0
@@ -47,7 +54,7 @@ export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: num
     },
   })
   try {
-    await pipeline(detach(body), hasher, createWriteStream(file, { flags: 'wx' }))
+    await pipeline(source, hasher, createWriteStream(file, { flags: 'wx' }))
   } catch (err) {
     await rm(file, { force: true })
     if (err instanceof WharfError) throw err
@@ -67,6 +74,9 @@ export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: num
  */
 function detach(body: Readable): Readable {
   const pass = new PassThrough()
+  // The pipeline attaches later (after an await) and still sees the error: a destroyed stream
+  // keeps it. Without a listener meanwhile, the error would be thrown as uncaught.
+  pass.on('error', () => {})
   const onError = (err: Error) => pass.destroy(err)
   const onClose = () => {
     if (!body.readableEnded) pass.destroy(new Error('the client closed the connection mid-upload'))

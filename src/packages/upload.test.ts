@@ -1,0 +1,51 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { PassThrough, Readable } from 'node:stream'
+import { WharfError } from '../errors.js'
+import { spoolUpload, verifyChecksums } from './upload.js'
+
+async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-spool-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+test('spoolUpload: the four digests of "abc" in one pass, and the bytes on disk', async (t) => {
+  const dir = await tmp(t)
+  const up = await spoolUpload(Readable.from([Buffer.from('a'), Buffer.from('bc')]), dir)
+  assert.equal(up.size, 3)
+  assert.equal(up.md5, '900150983cd24fb0d6963f7d28e17f72')
+  assert.equal(up.sha1, 'a9993e364706816aba3e25717850c26c9cd0d89d')
+  assert.equal(up.sha256, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+  assert.equal(up.sha512.slice(0, 16), 'ddaf35a193617aba')
+  assert.equal(await readFile(up.path, 'utf8'), 'abc')
+})
+
+test('spoolUpload: past the limit → too_large and no file left', async (t) => {
+  const dir = await tmp(t)
+  await assert.rejects(spoolUpload(Readable.from([Buffer.alloc(10), Buffer.alloc(10)]), dir, 15),
+    (err: unknown) => err instanceof WharfError && err.kind === 'too_large')
+  assert.deepEqual(await readdir(dir), [])
+  const exact = await spoolUpload(Readable.from([Buffer.alloc(15)]), dir, 15)
+  assert.equal(exact.size, 15)
+})
+
+test('spoolUpload: a source that fails mid-way leaves no file and is not destroyed by us', async (t) => {
+  const dir = await tmp(t)
+  const src = new PassThrough()
+  const p = spoolUpload(src, dir)
+  src.write(Buffer.alloc(1000))
+  setImmediate(() => src.destroy(new Error('connection reset')))
+  await assert.rejects(p, (err: unknown) => err instanceof WharfError && err.kind === 'invalid')
+  assert.deepEqual(await readdir(dir), [])
+})
+
+test('verifyChecksums: matches ignore case; a mismatch or a malformed digest is invalid', () => {
+  const got = { md5: 'a'.repeat(32), sha1: 'b'.repeat(40), sha256: 'c'.repeat(64), sha512: 'd'.repeat(128) }
+  verifyChecksums(got, { sha256: 'C'.repeat(64), md5: undefined })
+  assert.throws(() => verifyChecksums(got, { sha1: 'e'.repeat(40) }), WharfError)
+  assert.throws(() => verifyChecksums(got, { sha256: 'c'.repeat(63) }), WharfError)
+})
