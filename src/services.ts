@@ -86,7 +86,8 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
       jobsStarted = true
       flushLog = log
       const gc = every(config.gc.intervalMs, 'gc-blobs', async (signal) => {
-        await gcBlobs({ db, flavor, blobs, tmpDir, graceMs: config.gc.graceMs }, signal)
+        const r = await gcBlobs({ db, flavor, blobs, tmpDir, graceMs: config.gc.graceMs }, signal)
+        if (r.blobRows + r.blobFiles + r.tmpFiles > 0) log.info?.({ job: 'gc-blobs', ...r }, 'removed unreferenced blobs and leftovers')
       }, log)
       closers.push(() => gc.stop())
     },

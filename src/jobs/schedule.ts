@@ -1,6 +1,7 @@
 // Runs a background job every `ms`, never two runs of it at once; stop() waits for a run in progress.
 export interface JobLogger {
   error(obj: object, msg: string): void
+  info?(obj: object, msg: string): void
 }
 
 export interface ScheduledJob {
