@@ -58,6 +58,7 @@ export function layout(ctx: PageCtx, title: string, body: Interpolation): Html {
 <nav class="main" aria-label="Main"><a href="/">Explore</a>${nav}</nav>
 </div></header>
 <main id="content">
+${u?.must_change_password && !ctx.path.startsWith('/-/settings') ? flash('warn', html`An administrator asked you to choose a new password. <a href="/-/settings">Change it now</a>.`) : ''}
 ${body}
 </main>
 <footer class="site">Wharf package registry</footer>
