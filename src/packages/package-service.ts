@@ -9,8 +9,8 @@ import { sql, type Kysely } from 'kysely'
 import type { Database } from '../storage/db/schema.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../storage/db/errors.js'
 import { blobKey, type BlobStore, type ByteRange } from '../storage/blobs/blob-store.js'
-import { WharfError, conflict, notFound } from '../errors.js'
-import { spoolUpload, verifyChecksums, type ExpectedChecksums } from './upload.js'
+import { WharfError, conflict, notFound, tooLarge } from '../errors.js'
+import { spoolUpload, verifyChecksums, type ExpectedChecksums, type SpooledUpload } from './upload.js'
 import * as rows from './package-rows.js'
 import { DownloadCounter } from './download-counter.js'
 
@@ -59,12 +59,18 @@ export interface OpenedFile extends FileView {
   open(range?: ByteRange): Promise<Readable>
 }
 
-export interface UploadInput extends FileRef {
+export type UploadInput = FileRef & {
   readonly creatorId: number | null
-  readonly body: Readable
   /** X-Checksum-* the client announced; a mismatch is a 400 and nothing is stored. */
   readonly expected?: ExpectedChecksums
-}
+} & (
+  | { readonly body: Readable; readonly spooled?: undefined }
+  /**
+   * A body the caller already spooled (and inspected) with spoolUpload(): stored without reading
+   * it again. The service takes the file over: it may move it into the blob store.
+   */
+  | { readonly spooled: SpooledUpload; readonly body?: undefined }
+)
 
 export interface ListOptions {
   readonly type?: string
@@ -122,8 +128,10 @@ export class PackageService {
     version: (trx: Kysely<Database>, packageId: number) => Promise<{ id: number }>,
     isLead = false,
   ): Promise<FileView> {
-    const upload = await spoolUpload(input.body, this.tmpDir, this.limitFor(input.type))
+    const limit = this.limitFor(input.type)
+    const upload = input.spooled ?? await spoolUpload(input.body, this.tmpDir, limit)
     try {
+      if (limit !== undefined && upload.size > limit) throw tooLarge(`the file is larger than the limit of ${limit} bytes`)
       verifyChecksums(upload, input.expected)
       const key = blobKey(upload.sha256)
       // Moving the spool file in saves copying every upload once more, when the store can.

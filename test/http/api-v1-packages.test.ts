@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import { startTestApp, testDatabases } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeOrg, makeTeam, makeToken, makeUser, tokenAuth } from '../helpers/auth.js'
 import { sha256Hex } from './generic-helpers.js'
+import { spoolUpload } from '../../src/packages/upload.js'
 
 interface PackageJson {
   id: number
@@ -40,6 +41,17 @@ for (const db of testDatabases()) {
       ownerId: alice.id, type: 'go', name: 'example.com/a/b', version: 'v1.0.0', file: 'v1.0.0.zip',
       creatorId: alice.id, body: Readable.from([Buffer.from('zip')]), isLead: true,
     })
+    // an upload the caller spooled and inspected itself is stored without reading it again
+    const spooled = await spoolUpload(Readable.from([Buffer.from('pre-spooled')]), services.tmpDir)
+    await services.packages.createVersionWithFile({
+      ownerId: acme.id, type: 'generic', name: 'spooled', version: '1.0', file: 'p.bin', creatorId: alice.id, spooled,
+    })
+    const pre = await fetch(`${url}/api/packages/acme/generic/spooled/1.0/p.bin`)
+    assert.equal(await pre.text(), 'pre-spooled')
+    await assert.rejects(services.packages.createVersionWithFile({
+      ownerId: acme.id, type: 'generic', name: 'spooled', version: '1.0', file: 'q.bin', creatorId: alice.id,
+      body: Readable.from([Buffer.from('x')]),
+    }), (err: unknown) => (err as { kind?: string }).kind === 'conflict', 'createVersionWithFile: the version exists')
     const api = `${url}/api/v1/packages`
     const get = (path: string, auth: string | null = asAlice) => fetch(`${api}/${path}`, { headers: auth !== null ? { authorization: auth } : {} })
 
@@ -114,5 +126,6 @@ for (const db of testDatabases()) {
     assert.equal((await del('alice/generic/tool/1.0', asAlice)).status, 404)
     assert.equal((await get('alice')).headers.get('x-total-count'), '3')
     assert.equal((await del('acme/generic/shared/1.0', asAlice)).status, 204, 'an org owner may delete')
+    assert.equal((await get('acme')).headers.get('x-total-count'), '1')
   })
 }
