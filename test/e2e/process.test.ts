@@ -78,11 +78,14 @@ test('SIGINT lets an upload in flight finish, then exits 0', async (t) => {
     }, (res) => { res.resume(); resolve(res.statusCode ?? 0) })
     req.on('error', reject)
     req.write(chunk)
-    // Half the body is sent: now ask the server to stop, then send the rest.
-    setTimeout(() => {
+    // Half the body is sent and the server has the request (its log says so): now ask it to stop,
+    // then send the rest.
+    const waitForRequest = () => {
+      if (!s.output().includes('/api/packages/root/generic/inflight/')) return setTimeout(waitForRequest, 20)
       s.child.kill('SIGINT')
       setTimeout(() => req.end(chunk), 300)
-    }, 300)
+    }
+    waitForRequest()
   })
   assert.equal(await done, 201)
   assert.equal(await s.exited, 0, s.output())
