@@ -53,35 +53,37 @@ export function openDatabase(url: string): OpenDatabase {
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), flavor: 'postgres' }
 }
 
-/** Creates the schema named in a postgres URL's ?schema= (tests), using a short-lived connection. */
-export async function ensurePostgresSchema(url: string): Promise<void> {
+/** Runs `fn` with the schema named in a postgres URL's ?schema= on a short-lived connection outside it. */
+async function withSchemaName(url: string, fn: (db: Kysely<any>, schema: string) => Promise<void>): Promise<void> {
   const parsed = new URL(url)
   const schema = parsed.searchParams.get('schema')
   if (schema === null) return
   parsed.searchParams.delete('schema')
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1 }) }) })
   try {
-    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db)
-  } catch (err) {
-    // Two instances creating it at the same moment: the loser sees a unique violation; the schema exists.
-    const code = (err as { code?: string }).code
-    if (code !== '23505' && code !== '42P06') throw err
+    await fn(db, schema)
   } finally {
     await db.destroy()
   }
 }
 
+/** Creates the schema named in a postgres URL's ?schema= (tests give each run its own). */
+export async function ensurePostgresSchema(url: string): Promise<void> {
+  await withSchemaName(url, async (db, schema) => {
+    try {
+      await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db)
+    } catch (err) {
+      // Two instances creating it at the same moment: the loser sees a unique violation; the schema exists.
+      const code = (err as { code?: string }).code
+      if (code !== '23505' && code !== '42P06') throw err
+    }
+  })
+}
+
 export async function dropPostgresSchema(url: string): Promise<void> {
-  const parsed = new URL(url)
-  const schema = parsed.searchParams.get('schema')
-  if (schema === null) return
-  parsed.searchParams.delete('schema')
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1 }) }) })
-  try {
+  await withSchemaName(url, async (db, schema) => {
     await sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`.execute(db)
-  } finally {
-    await db.destroy()
-  }
+  })
 }
 
 /** A cheap round trip, for /api/healthz. */
