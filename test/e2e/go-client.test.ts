@@ -197,6 +197,8 @@ for (const db of testDatabases()) {
     const netrcDir = await tempDir(t, 'wharf-go-netrc-')
     const netrc = path.join(netrcDir, 'netrc')
     await writeFile(netrc, `machine 127.0.0.1\nlogin priv\npassword ${token}\n`, { mode: 0o600 })
-    await useModules(t, proxy, { SSL_CERT_FILE: cert, NETRC: netrc })
+    // This time GOPRIVATE (with GONOPROXY=none) and the default GOSUMDB, as docs/go.md suggests:
+    // the checksum database must not be asked about these modules.
+    await useModules(t, proxy, { SSL_CERT_FILE: cert, NETRC: netrc, GONOSUMDB: '', GOPRIVATE: 'example.com', GONOPROXY: 'none', GOSUMDB: '' })
   })
 }
