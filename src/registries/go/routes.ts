@@ -53,13 +53,9 @@ export const routes: FastifyPluginAsync = async (app) => {
       throw err instanceof WharfError && err.kind === 'too_large' ? tooLarge(tooLargeMessage(limit)) : err
     })
     try {
-      let info
-      try {
-        info = await checkModuleZip(upload.path)
-      } catch (err) {
-        if (err instanceof ModuleZipError) throw invalid(err.message)
-        throw err
-      }
+      const info = await checkModuleZip(upload.path).catch((err: unknown) => {
+        throw err instanceof ModuleZipError ? invalid(err.message) : err
+      })
       const ref = { ownerId: owner.id, type: TYPE, name: info.module, version: info.version }
       // Cheap refusal before the blob is written; the unique constraint still decides races.
       if (await packages.findVersion(ref)) throw conflict(`module ${info.module} version ${info.version} already exists`)
