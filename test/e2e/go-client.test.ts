@@ -159,13 +159,18 @@ async function useModules(t: TestContext, proxy: string, extra: Record<string, s
   assert.ok(goSum.includes(`${GREET} v1.1.0/go.mod ${sums[0]!.GoModSum}\n`), goSum)
 }
 
-async function selfSignedCert(t: TestContext): Promise<{ cert: string; key: string }> {
+/** A certificate for 127.0.0.1, or undefined (the test skipped) when openssl is missing outside CI. */
+async function selfSignedCert(t: TestContext): Promise<{ cert: string; key: string } | undefined> {
   const dir = await tempDir(t, 'wharf-go-tls-')
   const cert = path.join(dir, 'cert.pem')
   const key = path.join(dir, 'key.pem')
   const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
     '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' })
-  assert.equal(gen.status, 0, `openssl failed: ${gen.stderr}`)
+  if (gen.status !== 0) {
+    if (process.env.CI === 'true') assert.fail(`openssl failed: ${gen.error?.message ?? gen.stderr}`)
+    t.skip('openssl is not available')
+    return undefined
+  }
   return { cert, key }
 }
 
@@ -178,7 +183,9 @@ for (const db of testDatabases()) {
   })
 
   test(`[${db}] go client: private owner over https, credentials in GOPROXY and in .netrc`, { skip, timeout: TIMEOUT }, async (t) => {
-    const { cert, key } = await selfSignedCert(t)
+    const tls = await selfSignedCert(t)
+    if (!tls) return
+    const { cert, key } = tls
     const { url, services } = await startTestApp(t, { db, env: { WHARF_TLS_CERT: cert, WHARF_TLS_KEY: key } })
     assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/)
     const priv = await makeUser(services, 'priv', { visibility: 'private' })
