@@ -49,21 +49,23 @@ export async function startTestApp(t: TestContext | { after(fn: () => Promise<vo
     pgUrl = u.toString()
     env.WHARF_DATABASE_URL = pgUrl
   }
-  const services = await openServices(loadConfig(env))
-  const app = opts.build ? await opts.build(services) : await buildApp(services, opts.ext)
-  const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  services.setListenUrl(new URL(`${address}/`))
+  const opened: { services?: Services; app?: FastifyInstance } = {}
   let stopped = false
   const stop = async () => {
     if (stopped) return
     stopped = true
-    await app.close()
-    await services.close()
+    await opened.app?.close()
+    await opened.services?.close()
   }
+  // Registered before anything opens, so a failed start-up still drops its schema and files.
   t.after(async () => {
     await stop()
     if (pgUrl) await dropPostgresSchema(pgUrl)
     await rm(dataDir, { recursive: true, force: true })
   })
+  const services = opened.services = await openServices(loadConfig(env))
+  const app = opened.app = opts.build ? await opts.build(services) : await buildApp(services, opts.ext)
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  services.setListenUrl(new URL(`${address}/`))
   return { url: address, app, services, dataDir, stop }
 }

@@ -4,7 +4,6 @@
 // Module paths contain slashes, so every read goes through one wildcard route and is dispatched
 // on parseGoProxyPath. The router has already percent-decoded the path ("%21" → "!"); the case
 // escapes ("!a" → "A") are decoded by the parser, and lookups ignore case.
-import { createReadStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
@@ -61,7 +60,8 @@ export const routes: FastifyPluginAsync = async (app) => {
       if (await packages.findVersion(ref)) throw conflict(`module ${info.module} version ${info.version} already exists`)
       const metadata: GoVersionMetadata = { goMod: info.goMod, goModSynthesized: info.goModSynthesized }
       await packages.createVersionWithFile({
-        ...ref, file: `${info.version}.zip`, creatorId: req.actor!.userId, body: createReadStream(upload.path),
+        // Already spooled and hashed: the service moves this file into the blob store as it is.
+        ...ref, file: `${info.version}.zip`, creatorId: req.actor!.userId, spooled: upload,
         metadataJson: JSON.stringify(metadata), isLead: true,
       })
     } finally {
