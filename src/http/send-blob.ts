@@ -15,7 +15,7 @@ export interface SendableBlob {
   readonly sha512: string
   /** Upload time, seconds: Last-Modified. */
   readonly createdUnix: number
-  open(range?: ByteRange): Promise<Readable>
+  open(range?: ByteRange): Promise<Readable | Buffer>
 }
 
 /** What was sent: only 'full' counts as a download. */

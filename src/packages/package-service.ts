@@ -9,6 +9,7 @@ import { sql, type Kysely } from 'kysely'
 import type { Database } from '../storage/db/schema.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../storage/db/errors.js'
 import { blobKey, type BlobStore, type ByteRange } from '../storage/blobs/blob-store.js'
+import { SmallBlobCache } from '../storage/blobs/small-blob-cache.js'
 import { WharfError, conflict, notFound, tooLarge } from '../errors.js'
 import { spoolUpload, verifyChecksums, type ExpectedChecksums, type SpooledUpload } from './upload.js'
 import * as rows from './package-rows.js'
@@ -56,7 +57,7 @@ export interface FileView {
 /** A stored file ready to be sent: its facts plus a way to stream (a range of) its bytes. */
 export interface OpenedFile extends FileView {
   readonly version: VersionView
-  open(range?: ByteRange): Promise<Readable>
+  open(range?: ByteRange): Promise<Readable | Buffer>
 }
 
 export type UploadInput = FileRef & {
@@ -93,7 +94,11 @@ export class PackageService {
     private readonly limits: Readonly<Record<string, number | undefined>> = {},
   ) {
     this.downloads = new DownloadCounter(db)
+    this.#small = new SmallBlobCache(blobs)
   }
+
+  /** Small blobs kept in memory: immutable, so never stale. */
+  readonly #small: SmallBlobCache
 
   /** The largest file accepted for a package type (WHARF_LIMIT_SIZE_*), undefined = no limit. */
   limitFor(type: string): number | undefined {
@@ -197,7 +202,7 @@ export class PackageService {
       size: r.size, md5: r.md5, sha1: r.sha1, sha256: r.sha256, sha512: r.sha512,
     }
     const key = blobKey(r.sha256)
-    return { ...file, version, open: (range) => this.blobs.open(key, range) }
+    return { ...file, version, open: (range) => this.#small.open(key, file.size, range) }
   }
 
   #fileQuery(ref: FileRef) {
