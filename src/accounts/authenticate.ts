@@ -7,12 +7,12 @@ import { EVERY_SCOPE, expandScopes } from '../auth/scopes.js'
 import { verifyPassword } from '../auth/passwords.js'
 import { isTokenShaped } from '../auth/tokens.js'
 import { WharfError } from '../errors.js'
+import { Throttle } from '../auth/throttle.js'
 import { USER_TYPE_ORGANIZATION, type UserService } from './users.js'
 import { tokenScopes, type TokenService } from './tokens.js'
 
 const PASSWORD_CACHE_MS = 60_000
 const CACHE_MAX = 10_000
-const FAIL_WINDOW_MS = 60_000
 const FAIL_LIMIT = 10
 
 export type Credentials =
@@ -21,7 +21,8 @@ export type Credentials =
 
 export class Authenticator {
   private readonly verified = new Map<string, number>()
-  private readonly failures = new Map<string, { count: number; since: number }>()
+  /** Failed passwords per account and address: past the limit, 429 for a minute (never a held request). */
+  private readonly failures = new Throttle(FAIL_LIMIT)
 
   constructor(private readonly users: UserService, private readonly tokens: TokenService) {}
 
@@ -41,7 +42,7 @@ export class Authenticator {
 
   async byPassword(username: string, password: string, clientKey = ''): Promise<{ actor: Actor; user: User }> {
     const failKey = `${username.toLowerCase()}|${clientKey}`
-    this.checkFailures(failKey)
+    if (this.failures.blocked(failKey)) throw new WharfError('rate_limited', 'too many failed sign-in attempts; try again in a minute')
     const user = await this.users.findOwner(username)
     const cacheKey = user?.password_hash
       ? createHash('sha256').update(`${user.id}\0${user.password_hash}\0${password}`).digest('hex')
@@ -59,10 +60,10 @@ export class Authenticator {
       }
     }
     if (!ok || !user) {
-      this.recordFailure(failKey)
+      this.failures.fail(failKey)
       throw new WharfError('unauthenticated', 'invalid username or password')
     }
-    this.failures.delete(failKey)
+    this.failures.reset(failKey)
     if (user.totp_secret) {
       throw new WharfError('unauthenticated', 'two-factor authentication is enabled for this account: use an access token instead of the password')
     }
@@ -89,24 +90,6 @@ export class Authenticator {
 
   private tokenActor(user: User, scopes: ReturnType<typeof tokenScopes>) {
     return { actor: { userId: user.id, name: user.name, isAdmin: !!user.is_admin, scopes: expandScopes(scopes), viaToken: true }, user }
-  }
-
-  private checkFailures(key: string): void {
-    const f = this.failures.get(key)
-    if (!f) return
-    if (Date.now() - f.since > FAIL_WINDOW_MS) {
-      this.failures.delete(key)
-      return
-    }
-    if (f.count >= FAIL_LIMIT) throw new WharfError('rate_limited', 'too many failed sign-in attempts; try again in a minute')
-  }
-
-  private recordFailure(key: string): void {
-    const f = this.failures.get(key)
-    if (!f || Date.now() - f.since > FAIL_WINDOW_MS) {
-      if (this.failures.size >= CACHE_MAX) this.failures.clear()
-      this.failures.set(key, { count: 1, since: Date.now() })
-    } else f.count++
   }
 
   /** Drop cached verifications for a user (password changed, user deleted). */

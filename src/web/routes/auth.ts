@@ -9,7 +9,7 @@ import {
   PENDING_SECONDS, SESSION_COOKIE, SESSION_SECONDS, clearSessionCookie, readCookie, requestSession, sessionStore, setSessionCookie,
 } from '../sessions.js'
 import { matchTotp, useRecoveryCode } from '../totp.js'
-import { Throttle } from '../throttle.js'
+import { Throttle } from '../../auth/throttle.js'
 
 /** Per server (tests run several in one process): failure counters and used TOTP steps. */
 interface SignInState {
