@@ -1,7 +1,7 @@
 // Helpers for the Go registry tests: module zips built in memory with yazl, and upload/read calls.
 import yazl from 'yazl'
-import { Readable } from 'node:stream'
 import { request, type RawResponse } from './generic-helpers.js'
+import { zerosZipStream } from '../helpers/zeros-zip.js'
 
 /** [name, content]; a name alone is a directory entry. */
 export type ZipEntry = readonly [name: string, data: string | Buffer] | readonly [name: string]
@@ -26,22 +26,10 @@ export function moduleZip(module: string, version: string, opts: { goMod?: strin
   return zipOf([...entries, ...(opts.extra ?? [])])
 }
 
-/** A zip with one file of `size` zero bytes, deflated from a stream: a few hundred KiB per 500 MiB. */
+/** A zip with one file of `size` zero bytes: a few hundred KiB per 500 MiB. */
 export async function zerosZip(name: string, size: number): Promise<Buffer> {
-  const zero = Buffer.alloc(1 << 20)
-  let left = size
-  const source = new Readable({
-    read() {
-      const n = Math.min(left, zero.length)
-      left -= n
-      this.push(n > 0 ? zero.subarray(0, n) : null)
-    },
-  })
-  const zip = new yazl.ZipFile()
-  zip.addReadStream(source, name, { size, compressionLevel: 1, mtime: new Date(2020, 0, 1) })
-  zip.end()
   const chunks: Buffer[] = []
-  for await (const c of zip.outputStream) chunks.push(c as Buffer)
+  for await (const c of zerosZipStream(name, size)) chunks.push(c as Buffer)
   return Buffer.concat(chunks)
 }
 

@@ -3,13 +3,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createWriteStream } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { after, before, describe, test } from 'node:test'
 import yazl from 'yazl'
 import { checkModuleZip, type ModuleZipLimits } from './module-zip.js'
 import { ModuleZipError, type ModuleZipRule } from './errors.js'
 import { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from './zip-rules.js'
+import { zerosZipStream } from '../../../test/helpers/zeros-zip.js'
 
 const MiB = 1 << 20
 let dir: string
@@ -34,22 +34,10 @@ async function writeZip(entries: readonly ZipEntry[], options: { compress?: bool
   return file
 }
 
-/** A zip with one file holding `size` zero bytes, deflated from a stream (never in memory). */
+/** A zip with one file holding `size` zero bytes, written to disk from a stream (never in memory). */
 async function writeZerosZip(name: string, size: number): Promise<string> {
-  const zero = Buffer.alloc(MiB)
-  let left = size
-  const source = new Readable({
-    read() {
-      const n = Math.min(left, zero.length)
-      left -= n
-      this.push(n > 0 ? zero.subarray(0, n) : null)
-    },
-  })
-  const zip = new yazl.ZipFile()
-  zip.addReadStream(source, name, { size, compressionLevel: 1, mtime: new Date(2020, 0, 1) })
-  zip.end()
   const file = join(dir, `z${counter++}.zip`)
-  await pipeline(zip.outputStream, createWriteStream(file))
+  await pipeline(zerosZipStream(name, size), createWriteStream(file))
   return file
 }
 
