@@ -5,11 +5,11 @@ import { WharfError } from '../errors.js'
 import { openServices, type Services } from '../services.js'
 import { registerWeb } from './web.js'
 import { registerAdminUser } from './admin-user.js'
-import { registerGo } from './go.js'
+import { packageTypes } from '../registries/index.js'
 
 export async function runCli(argv: string[]): Promise<void> {
   const program = new Command('wharf')
-    .description('Wharf: a self-hosted package registry (Generic and Go), wire-compatible with Gitea')
+    .description(`Wharf: a self-hosted package registry (${packageTypes.map((t) => t.displayName).join(', ')}), wire-compatible with Gitea`)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   registerWeb(program)
@@ -19,7 +19,7 @@ export async function runCli(argv: string[]): Promise<void> {
     .action(withServices(() => openServices(loadConfig(process.env)), async () => {
       process.stdout.write('database is up to date\n')
     }))
-  registerGo(program)
+  for (const type of packageTypes) type.cli?.(program, process.env)
   try {
     await program.parseAsync(argv)
   } catch (err) {

@@ -1,6 +1,7 @@
 // The only reader of process.env. Every setting of INTERFACE.md is parsed here, once, into a frozen Config.
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
+import { packageTypes } from '../registries/index.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -17,7 +18,8 @@ export interface Config {
   readonly requireSignInView: boolean
   readonly logLevel: LogLevel
   readonly bootstrapAdmin?: { readonly username: string; readonly password: string; readonly email?: string }
-  readonly limits: { readonly generic?: number; readonly go?: number }
+  /** Largest file accepted per package type (its RegistryModule.sizeLimitSetting); absent = no limit. */
+  readonly limits: Readonly<Record<string, number | undefined>>
   readonly gc: { readonly intervalMs: number; readonly graceMs: number }
   readonly downloadFlushMs: number
   readonly shutdownGraceMs: number
@@ -74,10 +76,8 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
     bootstrapAdmin: adminName !== undefined && adminPassword !== undefined
       ? { username: adminName, password: adminPassword, email: adminEmail }
       : undefined,
-    limits: Object.freeze({
-      generic: optionalSize('WHARF_LIMIT_SIZE_GENERIC', nonEmpty(env, 'WHARF_LIMIT_SIZE_GENERIC')),
-      go: optionalSize('WHARF_LIMIT_SIZE_GO', nonEmpty(env, 'WHARF_LIMIT_SIZE_GO')),
-    }),
+    limits: Object.freeze(Object.fromEntries(packageTypes.map((t) =>
+      [t.name, optionalSize(t.sizeLimitSetting, nonEmpty(env, t.sizeLimitSetting))]))),
     gc: Object.freeze({
       intervalMs: parseDuration('WHARF_GC_INTERVAL', nonEmpty(env, 'WHARF_GC_INTERVAL') ?? '1h'),
       graceMs: parseDuration('WHARF_GC_GRACE', nonEmpty(env, 'WHARF_GC_GRACE') ?? '1h'),

@@ -108,6 +108,12 @@ export function copyButton(text: string, label = 'Copy', controls?: string): Htm
   return html`<button type="button" class="copy secondary small" data-copy="${text}" ${controls ? html`aria-controls="${controls}"` : ''} hidden>${label}</button>`
 }
 
+/** A shell command in a pre with a copy button (install instructions). */
+export function commandBlock(lines: string, n: number): Html {
+  const id = `cmd-${n}`
+  return html`<div class="hash"><pre id="${id}"><code>${lines}</code></pre>${copyButton(lines, 'Copy', id)}</div>`
+}
+
 export function formatSize(n: number): string {
   if (n < 1024) return `${n} B`
   const units = ['KiB', 'MiB', 'GiB', 'TiB']

@@ -13,18 +13,13 @@ import { sendBlob } from '../../http/send-blob.js'
 import type { VersionView } from '../../packages/package-service.js'
 import { spoolUpload } from '../../packages/upload.js'
 import { ModuleZipError } from './errors.js'
+import { goMetadataOf, type GoVersionMetadata } from './metadata.js'
 import { parseGoProxyPath } from './goproxy-path.js'
 import { pickLatest, listVersions } from './latest.js'
 import { checkModuleZip } from './module-zip.js'
 import { MAX_ZIP_FILE } from './zip-rules.js'
 
 export const TYPE = 'go'
-
-/** What an upload stores on the version, so .mod and .info need no zip read. */
-export interface GoVersionMetadata {
-  goMod: string
-  goModSynthesized: boolean
-}
 
 export const routes: FastifyPluginAsync = async (app) => {
   const { access, packages, tmpDir } = app.services
@@ -56,6 +51,7 @@ export const routes: FastifyPluginAsync = async (app) => {
         throw err instanceof ModuleZipError ? invalid(err.message) : err
       })
       const ref = { ownerId: owner.id, type: TYPE, name: info.module, version: info.version }
+      // What the version stores, so .mod and .info need no zip read.
       // Cheap refusal before the blob is written; the unique constraint still decides races.
       if (await packages.findVersion(ref)) throw conflict(`module ${info.module} version ${info.version} already exists`)
       const metadata: GoVersionMetadata = { goMod: info.goMod, goModSynthesized: info.goModSynthesized }
@@ -98,7 +94,7 @@ export const routes: FastifyPluginAsync = async (app) => {
     if (r.kind === 'info') return sendInfo(reply, await packages.getVersion(ref))
     if (r.kind === 'mod') {
       const v = await packages.getVersion(ref)
-      return reply.type('text/plain; charset=utf-8').send(metadataOf(v).goMod)
+      return reply.type('text/plain; charset=utf-8').send(goMetadataOf(v).goMod)
     }
     const file = await packages.openFile({ ...ref, file: `${r.version}.zip` })
     const outcome = await sendBlob(req, reply, file, { contentType: 'application/zip' })
@@ -111,15 +107,6 @@ function sendInfo(reply: FastifyReply, v: VersionView): FastifyReply {
   // RFC 3339 without fractional seconds, as the go command writes .info files itself.
   const time = new Date(v.createdUnix * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
   return reply.type('application/json; charset=utf-8').send(JSON.stringify({ Version: v.version, Time: time }))
-}
-
-/** Every upload stores the metadata; without it, the go.mod a zip without one gets is the right answer. */
-function metadataOf(v: VersionView): GoVersionMetadata {
-  if (v.metadataJson) {
-    const m = JSON.parse(v.metadataJson) as Partial<GoVersionMetadata>
-    if (typeof m.goMod === 'string') return { goMod: m.goMod, goModSynthesized: m.goModSynthesized === true }
-  }
-  return { goMod: `module ${v.name}\n`, goModSynthesized: true }
 }
 
 const tooLargeMessage = (limit: number) => `the module zip is larger than the limit of ${limit} bytes`

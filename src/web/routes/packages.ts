@@ -32,7 +32,7 @@ export const packagePath = (owner: string, type: string, name: string) =>
   `/${encodeURIComponent(owner)}/-/packages/${encodeURIComponent(type)}/${encodeURIComponent(name)}`
 
 function searchForm(action: string, p: { q: string; type: string }, label: string): Html {
-  const types = [...new Set([...packageTypes.map((t) => t.name), 'generic', 'go'])]
+  const types = packageTypes.map((t) => t.name)
   return html`<form class="search" method="get" action="${action}" role="search">
 <div class="grow"><label for="q">${label}</label><input type="search" id="q" name="q" value="${p.q}" maxlength="${MAX_QUERY}" placeholder="Package name"></div>
 <div><label for="type">Type</label><select id="type" name="type"><option value="">All types</option>

@@ -7,7 +7,8 @@ import { html } from '../html.js'
 import { copyButton, csrfField, flash, formatSize, formatTime, layout, pageCtx, sendPage, visibilityBadge } from '../layout.js'
 import { field, formOf } from '../forms.js'
 import { userNames } from '../package-queries.js'
-import { fileUrl, installHtml } from '../install.js'
+import { findPackageType } from '../../registries/index.js'
+import type { RegistryModule } from '../../registries/registry-module.js'
 import { packagePath, typeName } from './packages.js'
 
 interface PkgParams { owner: string; type: string; name: string }
@@ -15,25 +16,15 @@ interface VerParams extends PkgParams { version: string }
 
 const MAX_SEGMENT = 1024
 
-/** A Go version's go.mod, from the metadata the Go registry stores; shown cut short past 64 KiB. */
-function goMod(v: VersionView): string | undefined {
-  if (v.type !== 'go' || !v.metadataJson) return undefined
-  try {
-    const m = JSON.parse(v.metadataJson) as { goMod?: unknown }
-    return typeof m.goMod === 'string' ? m.goMod.slice(0, 65536) : undefined
-  } catch {
-    return undefined
-  }
-}
-
-async function loadPackage(req: FastifyRequest<{ Params: PkgParams }>): Promise<{ owner: User; versions: VersionView[] }> {
+async function loadPackage(req: FastifyRequest<{ Params: PkgParams }>): Promise<{ owner: User; module: RegistryModule; versions: VersionView[] }> {
   const s = req.server.services
   const { type, name } = req.params
   const owner = await s.access.require(req.actor, req.params.owner.slice(0, 100), 'read')
-  if (!/^[a-z0-9]{1,32}$/.test(type) || name.length === 0 || name.length > MAX_SEGMENT) throw new WharfError('not_found', 'There is no such package.')
+  const module = findPackageType(type)
+  if (!module || name.length === 0 || name.length > MAX_SEGMENT) throw new WharfError('not_found', 'There is no such package.')
   const versions = await s.packages.listVersionsOfPackage({ ownerId: owner.id, type, name })
   if (versions.length === 0) throw new WharfError('not_found', `There is no ${type} package named ${name} here.`)
-  return { owner, versions: versions.reverse() }
+  return { owner, module, versions: versions.reverse() }
 }
 
 function crumbs(owner: string, type: string, name: string, version?: string) {
@@ -42,23 +33,24 @@ ${version ? html` <a href="${packagePath(owner, type, name)}">${name}</a>` : ''}
 }
 
 /**
- * Go module paths contain "/", and people paste them into the address bar unencoded. When the
- * segments after the type start with the name of a module that exists, redirect to the encoded
- * address; otherwise undefined (the caller goes on as usual).
+ * Names of some types contain "/" (Go module paths: RegistryWeb.slashedNames), and people paste
+ * them into the address bar unencoded. When the segments after the type start with the name of a
+ * package that exists, redirect to the encoded address; otherwise undefined (the caller goes on).
  */
 async function slashedRedirect(req: FastifyRequest<{ Params: { owner: string; type: string } }>, reply: FastifyReply, segs: string[]): Promise<FastifyReply | undefined> {
-  if (req.params.type !== 'go' || segs.length < 2 || segs.length > 40 || segs.some((x) => x === '' || x.length > MAX_SEGMENT)) return undefined
+  const type = req.params.type
+  if (!findPackageType(type)?.web.slashedNames || segs.length < 2 || segs.length > 40 || segs.some((x) => x === '' || x.length > MAX_SEGMENT)) return undefined
   const s = req.server.services
   const owner = await s.access.require(req.actor, req.params.owner.slice(0, 100), 'read')
   // A module as typed may itself be a package (then no redirect): only look further when it is not.
-  const direct = await s.packages.listVersionsOfPackage({ ownerId: owner.id, type: 'go', name: segs[0]! })
+  const direct = await s.packages.listVersionsOfPackage({ ownerId: owner.id, type, name: segs[0]! })
   if (direct.length > 0) return undefined
   for (let k = segs.length; k >= 2; k--) {
     const name = segs.slice(0, k).join('/')
-    const found = await s.packages.listVersionsOfPackage({ ownerId: owner.id, type: 'go', name })
+    const found = await s.packages.listVersionsOfPackage({ ownerId: owner.id, type, name })
     if (found.length === 0) continue
     const rest = segs.slice(k)
-    const base = packagePath(owner.name, 'go', found[0]!.name)
+    const base = packagePath(owner.name, type, found[0]!.name)
     if (rest.length === 0) return reply.redirect(base, 301)
     if (rest.length === 1) return reply.redirect(`${base}/${encodeURIComponent(rest[0]!)}`, 301)
     if (rest.length === 2 && rest[1] === 'delete') return reply.redirect(`${base}/${encodeURIComponent(rest[0]!)}/delete`, 301)
@@ -90,39 +82,41 @@ ${crumbs(owner.name, pkg.type, pkg.name)}
   })
 
   async function loadVersion(req: FastifyRequest<{ Params: VerParams }>) {
-    const { owner, versions } = await loadPackage(req)
+    const { owner, module, versions } = await loadPackage(req)
     const wanted = req.params.version.toLowerCase()
     const version = versions.find((v) => v.version.toLowerCase() === wanted)
     if (!version || req.params.version.length > MAX_SEGMENT) throw new WharfError('not_found', `There is no version ${req.params.version} of ${versions[0]!.name}.`)
-    return { owner, version }
+    return { owner, module, version }
   }
 
   app.get<{ Params: VerParams }>('/:owner/-/packages/:type/:name/:version', async (req, reply) => {
     const slashed = await slashedRedirect(req, reply, [req.params.name, req.params.version])
     if (slashed) return slashed
-    const { owner, version: v } = await loadVersion(req)
+    const { owner, module, version: v } = await loadVersion(req)
     const files = await s.packages.listFiles(v.id)
+    const parts = await module.web.versionPage?.({ services: s, owner, version: v, files }) ?? {}
     const creator = v.creatorId !== null ? (await userNames(s.db, [v.creatorId])).get(v.creatorId) : undefined
     const canWrite = await s.access.canWrite(req.actor, owner)
-    const ref = { base: s.publicUrl(), owner: owner.name, ownerPublic: owner.visibility === 'public', type: v.type, name: v.name, version: v.version }
+    const ref = { base: s.publicUrl(), owner: owner.name, ownerPublic: owner.visibility === 'public', name: v.name, version: v.version }
     const ctx = pageCtx(req, reply)
     const base = packagePath(owner.name, v.type, v.name)
     return sendPage(reply, 200, layout(ctx, `${v.name} ${v.version}`, html`
 ${crumbs(owner.name, v.type, v.name, v.version)}
 <h1>${v.name} <code>${v.version}</code></h1>
+${parts.notices ?? ''}
 <div class="grid"><div>
 <h2>Files</h2>
 <div class="table-wrap"><table>
 <thead><tr><th>Name</th><th class="num">Size</th><th>SHA-256</th></tr></thead>
 <tbody>${files.map((f, i) => {
-    const url = fileUrl(ref, f)
-    return html`<tr><td>${url ? html`<a href="${url}" download="${f.name}">${f.name}</a>` : f.name}</td>
+    const url = module.web.fileUrl(ref, f)
+    return html`<tr><td><a href="${url}" download="${f.name}">${f.name}</a></td>
 <td class="num">${formatSize(Number(f.size))}</td>
 <td><div class="hash"><code class="sha256" id="sha-${i}">${f.sha256}</code>${copyButton(f.sha256, 'Copy', `sha-${i}`)}</div></td></tr>`
   })}</tbody></table></div>
 <h2>Install</h2>
-${installHtml({ ...ref, files })}
-${goMod(v) !== undefined ? html`<h2>go.mod</h2><pre><code>${goMod(v)}</code></pre>` : ''}
+${module.web.install({ ...ref, files })}
+${parts.sections ?? ''}
 </div>
 <aside class="card" aria-label="About this version"><dl class="facts">
 <dt>Owner</dt><dd><a href="/${encodeURIComponent(owner.name)}">${owner.name}</a></dd>

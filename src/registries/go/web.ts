@@ -1,0 +1,41 @@
+// How Go modules look on the web pages: GOPROXY file URLs, go get instructions, the go.mod.
+import { html, type Html } from '../../web/html.js'
+import { commandBlock } from '../../web/layout.js'
+import { apiBase, type RegistryWeb } from '../registry-module.js'
+import { goMetadataOf } from './metadata.js'
+
+/** The go command's case encoding for module paths and versions in proxy URLs: "A" → "!a". */
+export const goEscape = (s: string) => s.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`)
+
+/** The go.mod is shown cut short past 64 KiB. */
+const MAX_SHOWN_GO_MOD = 65536
+
+export const web: RegistryWeb = {
+  slashedNames: true,
+  fileUrl(ref, file) {
+    const root = `${apiBase(ref, 'go')}/${goEscape(ref.name)}/@v/${goEscape(ref.version)}`
+    if (file.name.endsWith('.mod')) return `${root}.mod`
+    if (file.name.endsWith('.info')) return `${root}.info`
+    return `${root}.zip`
+  },
+  install(ref) {
+    const proxy = apiBase(ref, 'go')
+    const withCreds = proxy.replace(/^(https?:\/\/)/, '$1USERNAME:TOKEN@')
+    return html`<p>Point the go command at this proxy, then fetch the module:</p>
+${commandBlock(`export GOPROXY=${ref.ownerPublic ? proxy : withCreds},https://proxy.golang.org,direct\nexport GONOSUMDB=${ref.name}\ngo get ${ref.name}@${ref.version}`, 3)}
+<ul>
+<li><code>GONOSUMDB</code> tells go not to look this module up in the public checksum database (sum.golang.org),
+which does not know private modules. Do not use <code>GOPRIVATE</code> for this: it also turns the proxy off for the module.</li>
+<li>${ref.ownerPublic ? 'This owner is public: no credentials are needed. ' : ''}For private owners go sends credentials only to
+<code>https://</code> proxies: put <code>USERNAME:TOKEN@</code> in <code>GOPROXY</code> as above, or add
+<code>machine ${ref.base.host} login USERNAME password TOKEN</code> to <code>~/.netrc</code>.</li>
+<li>Publish a version with <code>wharf go push DIR --version vX.Y.Z --url ${ref.base.toString()} --owner ${ref.owner}</code> (token in <code>WHARF_TOKEN</code>).</li>
+</ul>`
+  },
+  versionPage({ version }) {
+    const notices: Html[] = []
+    // Retractions and deprecation (go.mod `retract` / `// Deprecated:`) are added to notices here.
+    const goMod = goMetadataOf(version).goMod.slice(0, MAX_SHOWN_GO_MOD)
+    return { notices, sections: [html`<h2>go.mod</h2><pre><code>${goMod}</code></pre>`] }
+  },
+}
