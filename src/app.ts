@@ -6,6 +6,7 @@ import { errorHandler, sendError, setPageErrorRenderer } from './http/error-hand
 import { authPlugin, type SessionResolver } from './http/auth-plugin.js'
 import { expectContinueHooks, routeExpectContinue } from './http/expect-continue.js'
 import { healthRoutes } from './http/health.js'
+import { metricsPlugin } from './http/metrics.js'
 import { apiV1 } from './http/api-v1/index.js'
 import { packageTypes } from './registries/index.js'
 import { renderErrorPage, sessionResolver, webPages } from './web/index.js'
@@ -42,6 +43,8 @@ export async function buildApp(services: Services, ext: AppExtensions = {}): Pro
   app.decorate('services', services)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => sendError(req, reply, 404, 'not found'))
+  // Before any route, so its onRoute hook sees every route declared after it.
+  if (services.metrics) await app.register(metricsPlugin, { metrics: services.metrics, token: config.metrics.token })
   app.addHook('onSend', async (req, reply) => {
     reply.header('X-Request-Id', req.id)
   })

@@ -16,6 +16,7 @@ import { openBlobStore } from './storage/blobs/open.js'
 import { PackageService } from './packages/package-service.js'
 import { every, type JobLogger } from './jobs/schedule.js'
 import { gcBlobs } from './jobs/gc-blobs.js'
+import { Metrics } from './ops/metrics.js'
 
 export interface Services {
   readonly config: Config
@@ -29,6 +30,8 @@ export interface Services {
   readonly blobs: BlobStore
   readonly packages: PackageService
   readonly tmpDir: string
+  /** Set when WHARF_METRICS is on; nothing is measured otherwise. */
+  readonly metrics?: Metrics
   /** Starts the blob GC job (`wharf web`); it stops on close(). Download counts flush regardless. */
   startJobs(log: JobLogger): void
   /** WHARF_PUBLIC_URL, else the address the server listens on (set by `wharf web` after listen). */
@@ -43,7 +46,10 @@ export interface Services {
 
 export async function openServices(config: Config, opts: { migrate?: boolean } = {}): Promise<Services> {
   if (config.databaseUrl.startsWith('postgres')) await ensurePostgresSchema(config.databaseUrl)
-  const { db, flavor } = openDatabase(config.databaseUrl)
+  const metrics = config.metrics.enabled ? new Metrics() : undefined
+  const { db, flavor } = openDatabase(config.databaseUrl, metrics
+    ? { log: (e) => (e.level === 'query' ? metrics.dbQuery(e.queryDurationMillis / 1000) : metrics.dbError()) }
+    : {})
   try {
     if (opts.migrate !== false) {
       const sqliteFile = flavor === 'sqlite' ? config.databaseUrl.slice('sqlite:'.length) : undefined
@@ -61,6 +67,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   let blobs: BlobStore
   try {
     blobs = await openBlobStore(config.storageUrl)
+    if (metrics) blobs = metrics.instrumentBlobs(blobs)
   } catch (err) {
     await db.destroy()
     throw err
@@ -76,17 +83,21 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
     await blobs.close()
   })
   let flushLog: JobLogger = consoleLog
-  const flush = every(config.downloadFlushMs, 'flush-downloads', () => packages.downloads.flush(), { error: (o, m) => flushLog.error(o, m) })
+  const timed = <T>(job: string, run: () => Promise<T>): Promise<T> => (metrics ? metrics.timeJob(job, run) : run())
+  const flush = every(config.downloadFlushMs, 'flush-downloads', () => timed('flush-downloads', () => packages.downloads.flush()), { error: (o, m) => flushLog.error(o, m) })
   let jobsStarted = false
   let listenUrl = new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`)
   return {
-    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, tmpDir,
+    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, tmpDir, metrics,
     startJobs(log) {
       if (jobsStarted) return
       jobsStarted = true
       flushLog = log
       const gc = every(config.gc.intervalMs, 'gc-blobs', async (signal) => {
-        const r = await gcBlobs({ db, flavor, blobs, tmpDir, graceMs: config.gc.graceMs }, signal)
+        const r = await timed('gc-blobs', () => gcBlobs({ db, flavor, blobs, tmpDir, graceMs: config.gc.graceMs }, signal))
+        metrics?.jobRemoved('gc-blobs', 'blob_rows', r.blobRows)
+        metrics?.jobRemoved('gc-blobs', 'blob_files', r.blobFiles)
+        metrics?.jobRemoved('gc-blobs', 'tmp_files', r.tmpFiles)
         if (r.blobRows + r.blobFiles + r.tmpFiles > 0) log.info?.({ job: 'gc-blobs', ...r }, 'removed unreferenced blobs and leftovers')
       }, log)
       closers.push(() => gc.stop())

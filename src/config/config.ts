@@ -23,6 +23,8 @@ export interface Config {
   readonly gc: { readonly intervalMs: number; readonly graceMs: number }
   readonly downloadFlushMs: number
   readonly shutdownGraceMs: number
+  /** WHARF_METRICS: GET /metrics; WHARF_METRICS_TOKEN: the Bearer token it then needs. */
+  readonly metrics: { readonly enabled: boolean; readonly token?: string }
 }
 
 export class ConfigError extends Error {
@@ -84,7 +86,17 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
     }),
     downloadFlushMs: parseDuration('WHARF_DOWNLOAD_FLUSH_INTERVAL', nonEmpty(env, 'WHARF_DOWNLOAD_FLUSH_INTERVAL') ?? '5s'),
     shutdownGraceMs: parseDuration('WHARF_SHUTDOWN_GRACE', nonEmpty(env, 'WHARF_SHUTDOWN_GRACE') ?? '10s'),
+    metrics: Object.freeze({
+      enabled: parseBool('WHARF_METRICS', nonEmpty(env, 'WHARF_METRICS') ?? 'false'),
+      token: metricsToken(nonEmpty(env, 'WHARF_METRICS_TOKEN')),
+    }),
   })
+}
+
+function metricsToken(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined
+  if (!/^[\x21-\x7e]{1,512}$/.test(raw)) throw new ConfigError('WHARF_METRICS_TOKEN', 'expected 1-512 printable characters without spaces')
+  return raw
 }
 
 function nonEmpty(env: Env, name: string): string | undefined {

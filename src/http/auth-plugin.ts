@@ -6,6 +6,7 @@ import type { Actor } from '../auth/permissions.js'
 import type { User } from '../storage/db/schema.js'
 import type { Credentials } from '../accounts/authenticate.js'
 import { WharfError } from '../errors.js'
+import { METRICS_PATH } from './metrics.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,7 +51,10 @@ export const authPlugin = fp<{ sessionResolver?: SessionResolver }>(async (app, 
   app.decorateRequest('actor', null)
   app.decorateRequest('user', null)
   app.decorateRequest('authMethod', 'none')
+  const metricsOn = app.services.metrics !== undefined
   app.addHook('onRequest', async (req) => {
+    // /metrics has its own Bearer token (WHARF_METRICS_TOKEN), not a Wharf credential.
+    if (metricsOn && req.url === METRICS_PATH) return
     const creds = parseAuthorization(req.headers.authorization)
     if (creds) {
       const { actor, user } = await app.services.auth.authenticate(creds, req.ip)

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import pg from 'pg'
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely'
 import type { Database } from './schema.js'
 import type { Flavor } from './migrations/flavor.js'
 
@@ -17,7 +17,13 @@ export interface OpenDatabase {
   flavor: Flavor
 }
 
-export function openDatabase(url: string): OpenDatabase {
+export interface OpenOptions {
+  /** Called after every query (metrics); Kysely passes its duration or its error. */
+  log?: (event: LogEvent) => void
+}
+
+export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase {
+  const log = opts.log ? { log: opts.log } : {}
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length)
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
@@ -39,7 +45,7 @@ export function openDatabase(url: string): OpenDatabase {
       return stmt
     }
     const dialect = new SqliteDialect({ database: { prepare, close: () => database.close() } })
-    return { db: new Kysely<Database>({ dialect }), flavor: 'sqlite' }
+    return { db: new Kysely<Database>({ dialect, ...log }), flavor: 'sqlite' }
   }
   const parsed = new URL(url)
   const schema = parsed.searchParams.get('schema')
@@ -50,7 +56,7 @@ export function openDatabase(url: string): OpenDatabase {
     max: 10,
     ...(schema !== null ? { options: `-c search_path=${schema}` } : {}),
   })
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), flavor: 'postgres' }
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...log }), flavor: 'postgres' }
 }
 
 /** Runs `fn` with the schema named in a postgres URL's ?schema= on a short-lived connection outside it. */
