@@ -81,7 +81,7 @@ for (const db of testDatabases()) {
       assert.ok(!text.includes(raw), `${raw} leaked into a label`)
     }
     for (const m of text.matchAll(/route="([^"]*)"/g)) {
-      assert.ok(m[1] === '<unmatched>' || m[1]!.startsWith('/'), m[1])
+      assert.ok(m[1] === '<unmatched>' || m[1]!.startsWith('/'), m[1]!)
       assert.ok(!/\/(alice|1\.0\.0)(\/|$)/.test(m[1]!), `raw segment in ${m[1]}`)
     }
   })
