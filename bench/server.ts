@@ -31,8 +31,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     WHARF_ADMIN_PASSWORD: opts.admin.password,
     WHARF_ADMIN_EMAIL: `${opts.admin.username}@localhost`,
   })
-  // node itself, not npm: the pid we sample must be the server's.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'web'], {
+  // What `npm start` runs (compiled dist/, rebuilt when stale), without npm above it.
+  const child = spawn(process.execPath, ['scripts/start.mjs', 'web'], {
     cwd: opts.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

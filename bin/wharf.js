@@ -1,5 +1,3 @@
 #!/usr/bin/env node
-// Installed entry point: runs the TypeScript sources through tsx (no build step).
-import { register } from 'tsx/esm/api'
-register()
-await import('../src/main.ts')
+// Installed entry point: runs the compiled dist/ (rebuilt when src/ changed), tsx as a fall-back.
+import '../scripts/start.mjs'
