@@ -183,8 +183,8 @@ export async function downloadBig(url: URL, headers: http.OutgoingHttpHeaders, s
   const seconds = (performance.now() - t0) / 1000
   const sha256 = hash.digest('hex')
   if (bytes !== size) throw new Error(`download gave ${bytes} bytes, expected ${size}`)
-  if (res.headers['content-length'] !== String(size)) throw new Error(`Content-Length ${res.headers['content-length']}, expected ${size}`)
-  if (res.headers['x-checksum-sha256'] !== sha256) throw new Error(`X-Checksum-Sha256 ${res.headers['x-checksum-sha256']} but the bytes hash to ${sha256}`)
+  if (res.headers['content-length'] !== String(size)) throw new Error(`Content-Length ${String(res.headers['content-length'])}, expected ${size}`)
+  if (res.headers['x-checksum-sha256'] !== sha256) throw new Error(`X-Checksum-Sha256 ${String(res.headers['x-checksum-sha256'])} but the bytes hash to ${sha256}`)
   return { bytes, seconds, mbPerSecond: bytes / 1e6 / seconds, sha256 }
 }
 

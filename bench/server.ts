@@ -37,7 +37,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stderrTail: string[] = []
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     stderrTail.push(line)
     if (stderrTail.length > 20) stderrTail.shift()
     process.stderr.write(`[server] ${line}\n`)
@@ -51,7 +51,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     child.once('exit', fail)
     // Keep draining stdout after the ready line, or a chatty server would block on a full pipe.
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const m = READY.exec(line)
       if (!m) {
         process.stderr.write(`[server] ${line}\n`)

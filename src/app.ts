@@ -10,7 +10,6 @@ import { metricsPlugin } from './http/metrics.js'
 import { apiV1 } from './http/api-v1/index.js'
 import { packageTypes } from './registries/index.js'
 import { renderErrorPage, sessionResolver, webPages } from './web/index.js'
-import type { Server } from 'node:http'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -39,7 +38,7 @@ export async function buildApp(services: Services, ext: AppExtensions = {}): Pro
   }
   if (config.tls) opts.https = { cert: config.tls.cert, key: config.tls.key }
   const app = Fastify(opts) as unknown as FastifyInstance
-  routeExpectContinue(app.server as Server)
+  routeExpectContinue(app.server)
   app.decorate('services', services)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => sendError(req, reply, 404, 'not found'))

@@ -4,7 +4,7 @@
 // already exists) before it commits its rows, so "no row AND an old mtime" means nobody is using it.
 import { readdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { sql, type Kysely } from 'kysely'
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
 import type { Database } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { isForeignKeyViolation } from '../storage/db/errors.js'
@@ -57,7 +57,7 @@ async function runGc(deps: GcDeps, signal?: AbortSignal): Promise<GcResult> {
 }
 
 async function deleteUnreferencedRows(db: Kysely<Database>, cutoffUnix: number, signal?: AbortSignal): Promise<number> {
-  const unreferenced = (eb: any) => eb.not(eb.exists(eb.selectFrom('package_file').select(sql.lit(1).as('one')).whereRef('package_file.blob_id', '=', 'package_blob.id')))
+  const unreferenced = (eb: ExpressionBuilder<Database, 'package_blob'>) => eb.not(eb.exists(eb.selectFrom('package_file').select(sql.lit(1).as('one')).whereRef('package_file.blob_id', '=', 'package_blob.id')))
   let deleted = 0
   let afterId = 0
   for (;;) {

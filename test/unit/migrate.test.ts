@@ -27,9 +27,9 @@ for (const db of testDatabases()) {
     const config = loadConfig(env)
     const all = await Promise.all([openServices(config), openServices(config), openServices(config)])
     try {
-      await makeUser(all[0]!, 'alice')
+      await makeUser(all[0], 'alice')
       for (const s of all) assert.equal((await s.users.findOwner('alice'))?.name, 'alice')
-      const applied = await all[1]!.db.selectFrom('kysely_migration' as never).selectAll().execute()
+      const applied = await all[1].db.selectFrom('kysely_migration' as never).selectAll().execute()
       assert.equal(applied.length, 1)
     } finally {
       for (const s of all) await s.close()

@@ -103,7 +103,7 @@ test('web UI in headless Chromium', { skip: browserSkipReason(), timeout: 240_00
 
   // Download a file and compare its SHA-256.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'tool-linux-amd64.bin' }).click()])
-  const got = await readFile((await download.path())!)
+  const got = await readFile((await download.path()))
   assert.equal(sha256(got), sha256(tool))
 
   // A Go module: found by type, its page tells how to use the proxy, its zip downloads intact.
@@ -115,7 +115,7 @@ test('web UI in headless Chromium', { skip: browserSkipReason(), timeout: 240_00
   await shots.take(page, 'go-version')
   assert.match(await page.locator('pre').first().textContent() ?? '', /GOPROXY=.*\/api\/packages\/alice\/go,https:\/\/proxy\.golang\.org,direct\nexport GONOSUMDB=example\.com\/Hello\/world\ngo get example\.com\/Hello\/world@v1\.0\.0/)
   const [zipDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'v1.0.0.zip' }).click()])
-  assert.equal(sha256(await readFile((await zipDownload.path())!)), sha256(modZip))
+  assert.equal(sha256(await readFile((await zipDownload.path()))), sha256(modZip))
 
   // Create a token and use it against the API.
   await go(page, '/-/settings/tokens', 'tokens')
