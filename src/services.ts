@@ -1,7 +1,7 @@
 // The composition root: everything HTTP, the CLI and jobs share, built once from a Config.
 import path from 'node:path'
 import type { Kysely } from 'kysely'
-import type { Config } from './config/config.js'
+import { ConfigError, type Config } from './config/config.js'
 import type { Database } from './storage/db/schema.js'
 import type { Flavor } from './storage/db/migrations/flavor.js'
 import { openDatabase, ensurePostgresSchema, pingDatabase } from './storage/db/open.js'
@@ -66,11 +66,12 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   const access = new OwnerAccess(users, orgs, config)
   let blobs: BlobStore
   try {
-    blobs = await openBlobStore(config.storageUrl)
+    blobs = await openBlobStore(config.storageUrl, config.storageOptions)
     if (metrics) blobs = metrics.instrumentBlobs(blobs)
   } catch (err) {
     await db.destroy()
-    throw err
+    // One line a user can act on (missing bucket, refused credentials, unreachable endpoint), not a stack.
+    throw new ConfigError('WHARF_STORAGE_URL', err instanceof Error ? err.message : String(err))
   }
   const tmpDir = path.join(config.dataDir, 'tmp')
   const packages = new PackageService(db, blobs, tmpDir, config.limits)

@@ -2,6 +2,7 @@
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { packageTypes } from '../registries/index.js'
+import { parseS3Url } from '../storage/blobs/s3-url.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -12,6 +13,10 @@ export interface Config {
   readonly dataDir: string
   readonly databaseUrl: string
   readonly storageUrl: string
+  /** For s3:// storage: from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, and AWS_REGION. */
+  readonly storageOptions: { readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string }; readonly defaultRegion?: string }
+  /** WHARF_STORAGE_SERVE_DIRECT: 'redirect' (true: 307 to a presigned S3 URL), 'x-accel' (nginx), or off. */
+  readonly serveDirect: 'off' | 'redirect' | 'x-accel'
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
   /** Set when WHARF_PUBLIC_URL is given; otherwise derived from the bound address after listen. */
   readonly publicUrl?: URL
@@ -39,7 +44,10 @@ export type Env = Readonly<Record<string, string | undefined>>
 export function loadConfig(env: Env, flags: { host?: string; port?: string | number } = {}): Config {
   const dataDir = path.resolve(nonEmpty(env, 'WHARF_DATA') ?? './data')
   const databaseUrl = parseDatabaseUrl('WHARF_DATABASE_URL', nonEmpty(env, 'WHARF_DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'wharf.db')}`)
-  const storageUrl = parseStorageUrl('WHARF_STORAGE_URL', nonEmpty(env, 'WHARF_STORAGE_URL') ?? `file:${path.join(dataDir, 'blobs')}`)
+  const defaultRegion = nonEmpty(env, 'AWS_REGION') ?? nonEmpty(env, 'AWS_DEFAULT_REGION')
+  const storageUrl = parseStorageUrl('WHARF_STORAGE_URL', nonEmpty(env, 'WHARF_STORAGE_URL') ?? `file:${path.join(dataDir, 'blobs')}`, defaultRegion)
+  const storageOptions = { credentials: awsCredentials(env), defaultRegion }
+  const serveDirect = parseServeDirect('WHARF_STORAGE_SERVE_DIRECT', nonEmpty(env, 'WHARF_STORAGE_SERVE_DIRECT') ?? 'false', storageUrl)
   const host = flags.host ?? nonEmpty(env, 'WHARF_HOST') ?? '127.0.0.1'
   const port = flags.port !== undefined ? parsePort('--port', String(flags.port)) : parsePort('WHARF_PORT', nonEmpty(env, 'WHARF_PORT') ?? '3000')
   const publicUrlRaw = nonEmpty(env, 'WHARF_PUBLIC_URL')
@@ -71,6 +79,8 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
     dataDir,
     databaseUrl,
     storageUrl,
+    storageOptions: Object.freeze(storageOptions),
+    serveDirect,
     tls,
     publicUrl,
     requireSignInView: parseBool('WHARF_REQUIRE_SIGNIN_VIEW', nonEmpty(env, 'WHARF_REQUIRE_SIGNIN_VIEW') ?? 'false'),
@@ -167,15 +177,46 @@ function parseDatabaseUrl(name: string, raw: string): string {
   throw new ConfigError(name, `unknown scheme in '${redact(raw)}': expected sqlite:PATH or postgres://user:pass@host:port/db`)
 }
 
-function parseStorageUrl(name: string, raw: string): string {
+function parseStorageUrl(name: string, raw: string, defaultRegion?: string): string {
   if (raw.startsWith('file:')) {
     if (raw.length === 'file:'.length) throw new ConfigError(name, 'file: needs a folder, e.g. file:./data/blobs')
     return raw
   }
   if (raw.startsWith('s3://')) {
-    throw new ConfigError(name, 's3:// storage is not supported by this build yet; use file:PATH')
+    try {
+      parseS3Url(raw, defaultRegion)
+    } catch (err) {
+      throw new ConfigError(name, (err as Error).message)
+    }
+    return raw
   }
   throw new ConfigError(name, `unknown scheme in '${raw}': expected file:PATH or s3://bucket?…`)
+}
+
+/** The usual AWS variables; unset = the SDK's own chain (~/.aws, instance role …). */
+export function awsCredentials(env: Env): Config['storageOptions']['credentials'] {
+  const accessKeyId = nonEmpty(env, 'AWS_ACCESS_KEY_ID')
+  const secretAccessKey = nonEmpty(env, 'AWS_SECRET_ACCESS_KEY')
+  if (accessKeyId === undefined && secretAccessKey === undefined) return undefined
+  if (accessKeyId === undefined) throw new ConfigError('AWS_ACCESS_KEY_ID', 'must be set together with AWS_SECRET_ACCESS_KEY')
+  if (secretAccessKey === undefined) throw new ConfigError('AWS_SECRET_ACCESS_KEY', 'must be set together with AWS_ACCESS_KEY_ID')
+  return Object.freeze({ accessKeyId, secretAccessKey, sessionToken: nonEmpty(env, 'AWS_SESSION_TOKEN') })
+}
+
+function parseServeDirect(name: string, raw: string, storageUrl: string): Config['serveDirect'] {
+  const v = raw.trim().toLowerCase()
+  if (v === 'x-accel') {
+    if (!storageUrl.startsWith('file:')) throw new ConfigError(name, 'x-accel serves a file: store through nginx; with s3:// use true')
+    return 'x-accel'
+  }
+  let on: boolean
+  try {
+    on = parseBool(name, v)
+  } catch {
+    throw new ConfigError(name, `expected true, false or x-accel, got '${raw}'`)
+  }
+  if (on && !storageUrl.startsWith('s3://')) throw new ConfigError(name, 'true needs s3:// storage (presigned URLs); for a file: store behind nginx use x-accel')
+  return on ? 'redirect' : 'off'
 }
 
 function readPem(name: string, file: string): Buffer {

@@ -2,14 +2,12 @@
 // Order matters: rows first, then bytes, so the worst case is an orphan file on disk, never a row
 // pointing at missing bytes. An upload puts its bytes (refreshing the file's mtime when the blob
 // already exists) before it commits its rows, so "no row AND an old mtime" means nobody is using it.
-import { readdir, rm, stat } from 'node:fs/promises'
-import path from 'node:path'
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
 import type { Database } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { isForeignKeyViolation } from '../storage/db/errors.js'
 import type { BlobKey, BlobStore } from '../storage/blobs/blob-store.js'
-import { FsBlobStore } from '../storage/blobs/fs-blob-store.js'
+import { deleteOldFiles } from '../storage/blobs/fs-blob-store.js'
 
 export interface GcDeps {
   readonly db: Kysely<Database>
@@ -52,7 +50,7 @@ async function runGc(deps: GcDeps, signal?: AbortSignal): Promise<GcResult> {
   result.blobRows = await deleteUnreferencedRows(deps.db, Math.floor(cutoffMs / 1000), signal)
   result.blobFiles = await deleteOrphanBytes(deps, cutoffMs, signal)
   result.tmpFiles = await deleteOldFiles(deps.tmpDir, cutoffMs, signal)
-  if (deps.blobs instanceof FsBlobStore) result.tmpFiles += await deleteOldFiles(deps.blobs.tmpDir, cutoffMs, signal)
+  if (deps.blobs.sweepLeftovers) result.tmpFiles += await deps.blobs.sweepLeftovers(cutoffMs, signal)
   return result
 }
 
@@ -97,35 +95,18 @@ async function deleteOrphanBytes(deps: GcDeps, cutoffMs: number, signal?: AbortS
     }
     batch = []
   }
-  for await (const key of deps.blobs.keys()) {
+  // With a listing that carries ages (S3), blobs written within the grace period are skipped up front.
+  const listing = deps.blobs.entries?.() ?? mapKeys(deps.blobs.keys())
+  for await (const e of listing) {
     if (signal?.aborted) break
-    batch.push(key)
+    if (e.modifiedAt && e.modifiedAt.getTime() > cutoffMs) continue
+    batch.push(e.key)
     if (batch.length >= BATCH) await sweep()
   }
   if (batch.length > 0 && !signal?.aborted) await sweep()
   return deleted
 }
 
-async function deleteOldFiles(dir: string, cutoffMs: number, signal?: AbortSignal): Promise<number> {
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0
-    throw err
-  }
-  let deleted = 0
-  for (const name of names) {
-    if (signal?.aborted) break
-    const p = path.join(dir, name)
-    try {
-      const s = await stat(p)
-      if (!s.isFile() || s.mtimeMs > cutoffMs) continue
-      await rm(p, { force: true })
-      deleted++
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
-  }
-  return deleted
+async function* mapKeys(keys: AsyncIterable<BlobKey>): AsyncIterable<{ key: BlobKey; modifiedAt?: Date }> {
+  for await (const key of keys) yield { key }
 }

@@ -32,6 +32,13 @@ export interface BlobStat {
   readonly modifiedAt: Date
 }
 
+/** What a presigned download URL carries for the client (S3 response-content-* overrides). */
+export interface PresignOptions {
+  readonly expiresInSeconds: number
+  readonly contentDisposition: string
+  readonly contentType: string
+}
+
 export interface BlobStore {
   /**
    * Stores `body` under `key`; durable once it resolves. Putting a key that exists is harmless
@@ -52,6 +59,17 @@ export interface BlobStore {
   delete(key: BlobKey): Promise<void>
   /** Every stored key, for garbage collection. */
   keys(): AsyncIterable<BlobKey>
+  /**
+   * Every stored key with its size and last write time, when the store can list that in one go
+   * (S3's listing does); the GC and migrate-storage then need no request per blob.
+   */
+  entries?(): AsyncIterable<{ key: BlobKey; size: number; modifiedAt: Date }>
+  /** Removes what crashed writes left behind (temp files, multipart uploads) older than the cutoff. */
+  sweepLeftovers?(cutoffMs: number, signal?: AbortSignal): Promise<number>
+  /** A short-lived URL the client can fetch the blob from directly (WHARF_STORAGE_SERVE_DIRECT=true). */
+  presign?(key: BlobKey, opts: PresignOptions): Promise<string>
+  /** The blob's path relative to the store's root folder (WHARF_STORAGE_SERVE_DIRECT=x-accel). */
+  relativePath?(key: BlobKey): string
   /** A cheap round trip for /api/healthz; throws when the storage does not answer. */
   ping(): Promise<void>
   close(): Promise<void>

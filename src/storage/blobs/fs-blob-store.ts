@@ -26,10 +26,23 @@ export class FsBlobStore implements BlobStore {
     return this.#tmp
   }
 
-  #path(key: BlobKey): string {
+  /** The folder blobs live in (the nginx `alias` of WHARF_STORAGE_SERVE_DIRECT=x-accel). */
+  get root(): string {
+    return this.#root
+  }
+
+  relativePath(key: BlobKey): string {
     // keys are validated hex digests (BlobKey), so this path cannot escape the root
     if (!isBlobKey(key)) throw new TypeError(`not a blob key: ${String(key)}`)
-    return path.join(this.#root, key.slice(0, 2), key.slice(2, 4), key)
+    return `${key.slice(0, 2)}/${key.slice(2, 4)}/${key}`
+  }
+
+  #path(key: BlobKey): string {
+    return path.join(this.#root, this.relativePath(key))
+  }
+
+  async sweepLeftovers(cutoffMs: number, signal?: AbortSignal): Promise<number> {
+    return deleteOldFiles(this.#tmp, cutoffMs, signal)
   }
 
   async put(key: BlobKey, body: Readable, size?: number): Promise<void> {
@@ -145,6 +158,24 @@ export class FsBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Removes the plain files in `dir` last modified before the cutoff (leftovers of crashed writes). */
+export async function deleteOldFiles(dir: string, cutoffMs: number, signal?: AbortSignal): Promise<number> {
+  let deleted = 0
+  for (const name of await listDir(dir)) {
+    if (signal?.aborted) break
+    const p = path.join(dir, name)
+    try {
+      const s = await stat(p)
+      if (!s.isFile() || s.mtimeMs > cutoffMs) continue
+      await rm(p, { force: true })
+      deleted++
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+  }
+  return deleted
 }
 
 async function listDir(dir: string): Promise<string[]> {

@@ -1,13 +1,33 @@
-// openBlobStore(url): file:PATH today; s3:// is refused by config until a backend exists.
+// openBlobStore(url): file:PATH or s3://BUCKET[/PREFIX]?endpoint=…&region=…&forcePathStyle=…
 import { FsBlobStore } from './fs-blob-store.js'
+import { S3BlobStore, type S3Credentials } from './s3-blob-store.js'
+import { parseS3Url } from './s3-url.js'
 import type { BlobStore } from './blob-store.js'
 
-export async function openBlobStore(url: string): Promise<BlobStore> {
+export interface OpenBlobStoreOptions {
+  /** For s3://; unset = the AWS SDK's own chain (environment, ~/.aws, instance role). */
+  readonly credentials?: S3Credentials
+  /** For s3:// without region=; AWS_REGION. */
+  readonly defaultRegion?: string
+}
+
+/** Opens and checks a store; an s3:// bucket that is missing or refuses the credentials rejects with one clear line. */
+export async function openBlobStore(url: string, opts: OpenBlobStoreOptions = {}): Promise<BlobStore> {
   if (url.startsWith('file:')) {
     const root = url.slice('file:'.length)
     if (!root) throw new Error('file: storage needs a folder')
     const store = new FsBlobStore(root)
     await store.init()
+    return store
+  }
+  if (url.startsWith('s3://')) {
+    const store = new S3BlobStore(parseS3Url(url, opts.defaultRegion), opts.credentials)
+    try {
+      await store.init()
+    } catch (err) {
+      await store.close()
+      throw err
+    }
     return store
   }
   throw new Error(`unsupported storage URL scheme: ${url.replace(/\?.*$/, '')}`)

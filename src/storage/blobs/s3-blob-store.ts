@@ -1,0 +1,238 @@
+// BlobStore on an S3 bucket (AWS, Ceph RGW, MinIO …): <prefix>ab/cd/<sha256>, as the file store lays
+// out its folder. Bodies go up through lib-storage: one PutObject for small ones, a multipart upload of
+// PART_SIZE parts otherwise, at most QUEUE_SIZE parts in memory, so memory stays flat with file size.
+// An object appears only when its upload completes; a body that fails or has the wrong size aborts the
+// multipart upload, so nothing partial is ever visible under a key.
+import { Transform, type Readable } from 'node:stream'
+import {
+  AbortMultipartUploadCommand, CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand,
+  HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client, S3ServiceException,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { BlobNotFoundError, isBlobKey, type BlobKey, type BlobStat, type BlobStore, type ByteRange, type PresignOptions } from './blob-store.js'
+import { describeS3, type S3Location } from './s3-url.js'
+
+export interface S3Credentials {
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+  readonly sessionToken?: string
+}
+
+const PART_SIZE = 8 * 1024 * 1024
+const QUEUE_SIZE = 3
+/** CopyObject's limit; larger blobs are not touched (see #touch). */
+const MAX_COPY = 5 * 1024 ** 3
+
+export class S3BlobStore implements BlobStore {
+  readonly #s3: S3Client
+  readonly #loc: S3Location
+
+  constructor(loc: S3Location, credentials?: S3Credentials) {
+    this.#loc = loc
+    const config: S3ClientConfig = {
+      region: loc.region,
+      endpoint: loc.endpoint,
+      forcePathStyle: loc.forcePathStyle,
+      // Since SDK 3.729 streamed PutObject bodies are sent aws-chunked with a checksum trailer, which
+      // RGW (and other S3 implementations) refuse; Wharf checks its own SHA-256 anyway.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 3,
+    }
+    // A copy: the SDK tags the credentials object it is given (a frozen Config's would throw).
+    if (credentials) config.credentials = { ...credentials }
+    // Wharf supports Node 20 (package.json engines) with the SDK version in the lockfile; the SDK's
+    // warning about its future releases would only be noise in every start-up.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+    this.#s3 = new S3Client(config)
+  }
+
+  get location(): S3Location {
+    return this.#loc
+  }
+
+  /** Checks that the bucket exists and the credentials are accepted; a message a user can act on otherwise. */
+  async init(): Promise<void> {
+    try {
+      await this.#s3.send(new HeadBucketCommand({ Bucket: this.#loc.bucket }))
+    } catch (err) {
+      throw new Error(explainBucketError(err, this.#loc), { cause: err })
+    }
+  }
+
+  #objectKey(key: BlobKey): string {
+    if (!isBlobKey(key)) throw new TypeError(`not a blob key: ${String(key)}`)
+    return `${this.#loc.prefix}${key.slice(0, 2)}/${key.slice(2, 4)}/${key}`
+  }
+
+  async put(key: BlobKey, body: Readable, size?: number): Promise<void> {
+    const Key = this.#objectKey(key)
+    if (await this.#touch(Key)) {
+      body.destroy()
+      return
+    }
+    let written = 0
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        written += chunk.length
+        cb(null, chunk)
+      },
+      // An error here, before the end, makes lib-storage abort instead of completing the upload.
+      flush(cb) {
+        cb(size !== undefined && written !== size ? new Error(`blob ${key}: expected ${size} bytes, got ${written}`) : null)
+      },
+    })
+    body.once('error', (err) => counted.destroy(err))
+    body.pipe(counted)
+    const upload = new Upload({
+      client: this.#s3,
+      params: { Bucket: this.#loc.bucket, Key, Body: counted, ContentType: 'application/octet-stream' },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false,
+    })
+    try {
+      await upload.done()
+    } catch (err) {
+      body.destroy()
+      counted.destroy()
+      throw err
+    }
+  }
+
+  /**
+   * When the object exists, refreshes its LastModified (a copy onto itself) and says so: the GC spares
+   * blobs written within its grace period, and an upload that reuses a blob must count as a write.
+   */
+  async #touch(Key: string): Promise<boolean> {
+    try {
+      await this.#s3.send(new CopyObjectCommand({
+        Bucket: this.#loc.bucket, Key, CopySource: `${this.#loc.bucket}/${encodeURIComponent(Key).replaceAll('%2F', '/')}`,
+        MetadataDirective: 'REPLACE', ContentType: 'application/octet-stream',
+        Metadata: { touched: String(Date.now()) },
+      }))
+      return true
+    } catch (err) {
+      if (isNotFound(err)) return false
+      // Past CopyObject's 5 GiB limit the blob stays as it is: it exists, which is what matters.
+      const s = await this.#head(Key)
+      if (s && s.size > MAX_COPY) return true
+      throw err
+    }
+  }
+
+  async open(key: BlobKey, range?: ByteRange): Promise<Readable> {
+    try {
+      const r = await this.#s3.send(new GetObjectCommand({
+        Bucket: this.#loc.bucket, Key: this.#objectKey(key),
+        Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+      }))
+      return r.Body as Readable
+    } catch (err) {
+      if (isNotFound(err)) throw new BlobNotFoundError(key)
+      throw err
+    }
+  }
+
+  async stat(key: BlobKey): Promise<BlobStat | undefined> {
+    return this.#head(this.#objectKey(key))
+  }
+
+  async #head(Key: string): Promise<BlobStat | undefined> {
+    try {
+      const r = await this.#s3.send(new HeadObjectCommand({ Bucket: this.#loc.bucket, Key }))
+      return { size: r.ContentLength ?? 0, modifiedAt: r.LastModified ?? new Date(0) }
+    } catch (err) {
+      if (isNotFound(err)) return undefined
+      throw err
+    }
+  }
+
+  async delete(key: BlobKey): Promise<void> {
+    await this.#s3.send(new DeleteObjectCommand({ Bucket: this.#loc.bucket, Key: this.#objectKey(key) }))
+  }
+
+  async *keys(): AsyncIterable<BlobKey> {
+    for await (const e of this.entries()) yield e.key
+  }
+
+  /** Every blob with its size and last write time, in one listing (no request per blob). */
+  async *entries(): AsyncIterable<{ key: BlobKey; size: number; modifiedAt: Date }> {
+    const prefix = this.#loc.prefix
+    let ContinuationToken: string | undefined
+    do {
+      const page = await this.#s3.send(new ListObjectsV2Command({ Bucket: this.#loc.bucket, Prefix: prefix, ContinuationToken }))
+      for (const o of page.Contents ?? []) {
+        const rest = o.Key?.slice(prefix.length) ?? ''
+        const m = /^([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})$/.exec(rest)
+        if (m && m[3]!.startsWith(m[1]! + m[2]!)) yield { key: m[3] as BlobKey, size: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0) }
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (ContinuationToken)
+  }
+
+  /** Aborts multipart uploads under the prefix started before the cutoff (left by a crashed process). */
+  async sweepLeftovers(cutoffMs: number, signal?: AbortSignal): Promise<number> {
+    let aborted = 0
+    let KeyMarker: string | undefined
+    let UploadIdMarker: string | undefined
+    do {
+      const page = await this.#s3.send(new ListMultipartUploadsCommand({ Bucket: this.#loc.bucket, Prefix: this.#loc.prefix, KeyMarker, UploadIdMarker }))
+      for (const u of page.Uploads ?? []) {
+        if (signal?.aborted) return aborted
+        if (!u.Key || !u.UploadId || (u.Initiated?.getTime() ?? 0) > cutoffMs) continue
+        await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#loc.bucket, Key: u.Key, UploadId: u.UploadId }))
+        aborted++
+      }
+      ;({ NextKeyMarker: KeyMarker, NextUploadIdMarker: UploadIdMarker } = page.IsTruncated ? page : { NextKeyMarker: undefined, NextUploadIdMarker: undefined })
+    } while (KeyMarker)
+    return aborted
+  }
+
+  /** Multipart uploads in progress under the prefix (tests check that failed uploads leave none). */
+  async pendingUploads(): Promise<number> {
+    const page = await this.#s3.send(new ListMultipartUploadsCommand({ Bucket: this.#loc.bucket, Prefix: this.#loc.prefix }))
+    return page.Uploads?.length ?? 0
+  }
+
+  async presign(key: BlobKey, opts: PresignOptions): Promise<string> {
+    return getSignedUrl(this.#s3, new GetObjectCommand({
+      Bucket: this.#loc.bucket, Key: this.#objectKey(key),
+      ResponseContentDisposition: opts.contentDisposition,
+      ResponseContentType: opts.contentType,
+    }), { expiresIn: opts.expiresInSeconds })
+  }
+
+  async ping(): Promise<void> {
+    await this.#s3.send(new HeadBucketCommand({ Bucket: this.#loc.bucket }))
+  }
+
+  async close(): Promise<void> {
+    this.#s3.destroy()
+  }
+}
+
+function status(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode
+}
+
+function isNotFound(err: unknown): boolean {
+  if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound')) return true
+  return status(err) === 404
+}
+
+function explainBucketError(err: unknown, loc: S3Location): string {
+  const where = describeS3(loc)
+  const code = status(err)
+  if (code === 404) return `the bucket '${loc.bucket}' does not exist (${where}); create it first`
+  if (code === 403 || code === 401) {
+    return `access to the bucket '${loc.bucket}' was refused (${where}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`
+  }
+  if (code === 301 || code === 400) return `the S3 endpoint refused the request for '${loc.bucket}' (${where}, HTTP ${code}): check region, endpoint and forcePathStyle`
+  if (code !== undefined) return `the S3 endpoint answered HTTP ${code} for the bucket '${loc.bucket}' (${where})`
+  const msg = err instanceof Error ? err.message : String(err)
+  if (/credential/i.test(msg)) return `no S3 credentials for ${where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (${msg})`
+  return `cannot reach the S3 storage ${where}: ${msg || (err as { code?: string })?.code || 'no answer'}`
+}
