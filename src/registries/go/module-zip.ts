@@ -5,12 +5,13 @@
 // stream and thrown away: sizes are counted on the bytes that actually come out of the inflater,
 // so a zip bomb is stopped as soon as it passes a cap, in constant memory. Only go.mod is kept.
 
-import { stat } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { crc32 } from 'node:zlib'
 import yauzl from 'yauzl'
 import type { Entry, ZipFile } from 'yauzl'
 import { InvalidPathError, InvalidVersionError, ModuleZipError, quote, type ModuleZipRule } from './errors.js'
 import { GoModSyntaxError, parseGoMod } from './gomod.js'
+import { checkZipLayout, type LayoutEntry } from './zip-layout.js'
 import { check, checkFilePath } from './module-path.js'
 import {
   CollisionChecker, isCleanPath, isGoModName, isVendoredPackage, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE,
@@ -49,9 +50,16 @@ export async function checkModuleZip(file: string, opts: ModuleZipLimits = {}): 
     maxGoMod: opts.maxGoMod ?? MAX_GO_MOD,
     maxLicense: opts.maxLicense ?? MAX_LICENSE,
   }
-  const { size } = await stat(file)
-  if (size > limits.maxTotal) {
-    throw new ModuleZipError('too-large', `module zip file is too large (${size} bytes; limit is ${limits.maxTotal} bytes)`)
+  let layout: LayoutEntry[]
+  const fh = await open(file, 'r')
+  try {
+    const { size } = await fh.stat()
+    if (size > limits.maxTotal) {
+      throw new ModuleZipError('too-large', `module zip file is too large (${size} bytes; limit is ${limits.maxTotal} bytes)`)
+    }
+    layout = await checkZipLayout(fh, size)
+  } finally {
+    await fh.close()
   }
   let zip: ZipFile
   try {
@@ -60,7 +68,7 @@ export async function checkModuleZip(file: string, opts: ModuleZipLimits = {}): 
     throw asZipError(err)
   }
   zip.on('error', () => {})                                  // late errors (closing the file) are not ours to crash on
-  const checker = new ZipChecker(limits)
+  const checker = new ZipChecker(limits, layout)
   try {
     for await (const entry of zip.eachEntry()) await checker.visit(zip, entry)
   } catch (err) {
@@ -94,10 +102,15 @@ class ZipChecker {
   /** Vendored under one of the two go-version variants of the rule: decided once go.mod is read. */
   private readonly maybeVendored: string[] = []
 
-  constructor(private readonly limits: Required<ModuleZipLimits>) {}
+  constructor(private readonly limits: Required<ModuleZipLimits>, private readonly layout: readonly LayoutEntry[]) {}
 
   async visit(zip: ZipFile, entry: Entry): Promise<void> {
-    this.entries++
+    // checkZipLayout already proved there is one reading of the file; yauzl must have found it.
+    const expected = this.layout[this.entries++]
+    if (!expected || !expected.nameRaw.equals(entry.fileNameRaw) || expected.localOffset !== entry.relativeOffsetOfLocalHeader
+      || expected.compressedSize !== entry.compressedSize || expected.crc32 !== entry.crc32) {
+      throw new ModuleZipError('not-zip', 'not a valid zip file: entries disagree with the central directory')
+    }
     let fullName: string
     try {
       fullName = utf8.decode(entry.fileNameRaw)
