@@ -1,22 +1,11 @@
 // Helpers for the Go registry tests: module zips built in memory with yazl, and upload/read calls.
-import yazl from 'yazl'
+import { zipBytes, type ZipEntry } from '../helpers/zip-bytes.js'
 import { request, type RawResponse } from './generic-helpers.js'
 import { zerosZipStream } from '../helpers/zeros-zip.js'
 
-/** [name, content]; a name alone is a directory entry. */
-export type ZipEntry = readonly [name: string, data: string | Buffer] | readonly [name: string]
+export type { ZipEntry }
 
-export async function zipOf(entries: readonly ZipEntry[], opts: { compress?: boolean } = {}): Promise<Buffer> {
-  const zip = new yazl.ZipFile()
-  for (const [name, data] of entries) {
-    if (data === undefined) zip.addEmptyDirectory(name, { mtime: new Date(2020, 0, 1) })
-    else zip.addBuffer(Buffer.from(data), name, { mtime: new Date(2020, 0, 1), compress: opts.compress ?? true })
-  }
-  zip.end()
-  const chunks: Buffer[] = []
-  for await (const c of zip.outputStream) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
-}
+export const zipOf = (entries: readonly ZipEntry[], opts: { compress?: boolean } = {}): Promise<Buffer> => zipBytes(entries, opts)
 
 /** A module zip with a go.mod and one Go file whose content says which version it is. */
 export function moduleZip(module: string, version: string, opts: { goMod?: string | false; extra?: ZipEntry[] } = {}): Promise<Buffer> {

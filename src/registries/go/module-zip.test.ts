@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { after, before, describe, test } from 'node:test'
-import yazl from 'yazl'
 import { checkModuleZip, type ModuleZipLimits } from './module-zip.js'
 import { ModuleZipError, type ModuleZipRule } from './errors.js'
 import { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from './zip-rules.js'
 import { zerosZipStream } from '../../../test/helpers/zeros-zip.js'
+import { writeZipFile, type ZipEntry } from '../../../test/helpers/zip-bytes.js'
 
 const MiB = 1 << 20
 let dir: string
@@ -17,20 +17,13 @@ let counter = 0
 before(async () => { dir = await mkdtemp(join(tmpdir(), 'wharf-gozip-')) })
 after(async () => { await rm(dir, { recursive: true, force: true }) })
 
-type ZipEntry = readonly [name: string, data: string | Buffer] | readonly [name: string]
 const P = 'example.com/m@v1.0.0/'
 const GO_MOD = 'module example.com/m\n\ngo 1.21\n'
 
 /** Writes a zip of the entries (a one-element entry is a directory) and returns its path. */
 async function writeZip(entries: readonly ZipEntry[], options: { compress?: boolean } = {}): Promise<string> {
-  const zip = new yazl.ZipFile()
-  for (const [name, data] of entries) {
-    if (data === undefined) zip.addEmptyDirectory(name, { mtime: new Date(2020, 0, 1) })
-    else zip.addBuffer(Buffer.from(data), name, { mtime: new Date(2020, 0, 1), compress: options.compress ?? true })
-  }
-  zip.end()
   const file = join(dir, `z${counter++}.zip`)
-  await pipeline(zip.outputStream, createWriteStream(file))
+  await writeZipFile(file, entries, options)
   return file
 }
 
