@@ -26,7 +26,7 @@ for (const db of testDatabases()) {
       const zip = ms ? applyAll(base, ms) : base
       const res = await go.upload(zip, auth)
       assert.ok(res.status === 201 || res.status === 400, `status ${res.status}: ${res.body.toString()}`)
-      seen[res.status as 201 | 400]++
+      seen[res.status]++
       if (res.status === 201) {
         const got = await go.get(`example.com/fz/@v/${v}.zip`, auth)
         assert.equal(got.status, 200)
