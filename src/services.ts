@@ -59,8 +59,8 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
     await db.destroy()
     throw err
   }
-  const users = new UserService(db)
-  const orgs = new OrgService(db)
+  const users = new UserService(db, flavor)
+  const orgs = new OrgService(db, flavor)
   const tokens = new TokenService(db)
   const auth = new Authenticator(users, tokens)
   const access = new OwnerAccess(users, orgs, config)
@@ -74,7 +74,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
     throw new ConfigError('WHARF_STORAGE_URL', err instanceof Error ? err.message : String(err))
   }
   const tmpDir = path.join(config.dataDir, 'tmp')
-  const packages = new PackageService(db, blobs, tmpDir, config.limits)
+  const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits)
   const closers: Array<() => Promise<void>> = []
   const consoleLog: JobLogger = { error: (obj, msg) => console.error(msg, obj) }
   // Registered first so it runs last: counts gathered until the very end still get written.

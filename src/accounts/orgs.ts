@@ -2,6 +2,8 @@
 import type { Kysely } from 'kysely'
 import type { Database, PackagesAccess, Team, User, Visibility } from '../storage/db/schema.js'
 import { isUniqueViolation } from '../storage/db/errors.js'
+import type { Flavor } from '../storage/db/migrations/flavor.js'
+import { lockRowForUpdate } from '../storage/db/locks.js'
 import { invalid, notFound, unprocessable } from '../errors.js'
 import { checkOwnerName } from './names.js'
 import { checkVisibility, now, USER_TYPE_ORGANIZATION } from './users.js'
@@ -19,7 +21,7 @@ export function checkPackagesAccess(v: unknown): PackagesAccess {
 export const maxAccess = (a: PackagesAccess, b: PackagesAccess) => (RANK[a] >= RANK[b] ? a : b)
 
 export class OrgService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<Database>, private readonly flavor: Flavor) {}
 
   async create(input: { name: string; visibility?: Visibility; fullName?: string; description?: string }, creator: User): Promise<User> {
     const name = checkOwnerName(input.name, 'organization name')
@@ -59,9 +61,13 @@ export class OrgService {
   }
 
   async delete(org: User): Promise<void> {
-    const r = await this.db.selectFrom('package').select('id').where('owner_id', '=', org.id).executeTakeFirst()
-    if (r) throw unprocessable(`organization '${org.name}' still owns packages; delete them first`)
-    await this.db.deleteFrom('user').where('id', '=', org.id).execute()
+    // Locked first, so a package being uploaded into the organization is seen, not cascaded away.
+    await this.db.transaction().setIsolationLevel('read committed').execute(async (trx) => {
+      await lockRowForUpdate(trx, this.flavor, 'user', org.id)
+      const r = await trx.selectFrom('package').select('id').where('owner_id', '=', org.id).executeTakeFirst()
+      if (r) throw unprocessable(`organization '${org.name}' still owns packages; delete them first`)
+      await trx.deleteFrom('user').where('id', '=', org.id).execute()
+    })
   }
 
   async createTeam(org: User, input: { name: string; description?: string; packagesAccess: PackagesAccess }): Promise<Team> {
@@ -107,11 +113,15 @@ export class OrgService {
   }
 
   async removeMember(team: Team, user: User): Promise<void> {
-    if (team.is_owner_team) {
-      const owners = await this.listTeamMembers(team.id)
-      if (owners.length === 1 && owners[0]!.id === user.id) throw unprocessable('cannot remove the last owner of an organization')
-    }
-    await this.db.deleteFrom('team_user').where('team_id', '=', team.id).where('user_id', '=', user.id).execute()
+    // The team row locked first: two owners removing each other at once cannot both see "2 owners".
+    await this.db.transaction().setIsolationLevel('read committed').execute(async (trx) => {
+      await lockRowForUpdate(trx, this.flavor, 'team', team.id)
+      if (team.is_owner_team) {
+        const owners = await trx.selectFrom('team_user').select('user_id').where('team_id', '=', team.id).execute()
+        if (owners.length === 1 && owners[0]!.user_id === user.id) throw unprocessable('cannot remove the last owner of an organization')
+      }
+      await trx.deleteFrom('team_user').where('team_id', '=', team.id).where('user_id', '=', user.id).execute()
+    })
   }
 
   /** The user's membership facts in an organization: member of any team, and the best packages access. */

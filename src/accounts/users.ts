@@ -2,6 +2,8 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database, User, Visibility } from '../storage/db/schema.js'
 import { isUniqueViolation } from '../storage/db/errors.js'
+import type { Flavor } from '../storage/db/migrations/flavor.js'
+import { lockRowForUpdate } from '../storage/db/locks.js'
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../auth/passwords.js'
 import { invalid, notFound, unprocessable } from '../errors.js'
 import { checkEmail, checkOwnerName } from './names.js'
@@ -43,7 +45,7 @@ export interface UserChanges {
 }
 
 export class UserService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<Database>, private readonly flavor: Flavor) {}
 
   async create(input: CreateUserInput): Promise<User> {
     const name = checkOwnerName(input.username)
@@ -105,11 +107,16 @@ export class UserService {
   /** Deletes a user; refuses (422) while it owns packages unless purge is set. */
   async delete(name: string, opts: { purge?: boolean } = {}): Promise<{ purgedPackages: number }> {
     const user = await this.getIndividual(name)
-    const n = await this.countPackages(user.id)
-    if (n > 0 && !opts.purge) throw unprocessable(`user '${user.name}' still owns ${n} package(s); delete them first or use purge`)
     // Rows cascade (tokens, memberships, packages → versions → files); blobs become orphans for the GC job.
-    await this.db.deleteFrom('user').where('id', '=', user.id).execute()
-    return { purgedPackages: n }
+    // Locked first, so a package being uploaded for this user is counted, not silently cascaded away.
+    return this.db.transaction().setIsolationLevel('read committed').execute(async (trx) => {
+      await lockRowForUpdate(trx, this.flavor, 'user', user.id)
+      const r = await trx.selectFrom('package').select(sql<number>`count(*)`.as('n')).where('owner_id', '=', user.id).executeTakeFirst()
+      const n = Number(r?.n ?? 0)
+      if (n > 0 && !opts.purge) throw unprocessable(`user '${user.name}' still owns ${n} package(s); delete them first or use purge`)
+      await trx.deleteFrom('user').where('id', '=', user.id).execute()
+      return { purgedPackages: n }
+    })
   }
 
   async setTotp(userId: number, secret: string | null, recoveryCodes: string[] | null): Promise<void> {

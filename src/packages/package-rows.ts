@@ -4,22 +4,42 @@
 // rather than caught, except where a violation IS the answer (a duplicate file or version).
 import { sql, type Kysely } from 'kysely'
 import type { Database, Package, PackageBlob, PackageFile, PackageVersion } from '../storage/db/schema.js'
+import type { Flavor } from '../storage/db/migrations/flavor.js'
+import { lockRowForUpdate } from '../storage/db/locks.js'
 import type { Checksums } from './upload.js'
 
 type Db = Kysely<Database>
 
+// Uploads and deletes decide their race in the database (issue 8, item 1; storage/db/locks.ts). An
+// upload holds KEY SHARE on the package and version rows it adds to (taken explicitly below, and by
+// the foreign key checks of its inserts) until it commits. A delete takes FOR UPDATE on them BEFORE
+// it looks whether they are empty (lockForDelete), so it waits for those uploads and sees their rows.
+// An upload that comes second waits on the delete's lock and then finds the row gone (no row, or a
+// foreign key violation), which PackageService's retry answers by creating it again.
+
 export const nowUnix = () => Math.floor(Date.now() / 1000)
 
-export async function findOrInsertPackage(db: Db, ownerId: number, type: string, name: string): Promise<Package> {
+export async function findOrInsertPackage(db: Db, flavor: Flavor, ownerId: number, type: string, name: string): Promise<Package> {
   const lower = name.toLowerCase()
   const inserted = await db.insertInto('package')
     .values({ owner_id: ownerId, type, name, lower_name: lower, created_unix: nowUnix() })
     .onConflict((oc) => oc.columns(['owner_id', 'type', 'lower_name']).doNothing())
     .returningAll().executeTakeFirst()
   if (inserted) return inserted
-  return db.selectFrom('package').selectAll()
+  let q = db.selectFrom('package').selectAll()
     .where('owner_id', '=', ownerId).where('type', '=', type).where('lower_name', '=', lower)
-    .executeTakeFirstOrThrow()
+  if (flavor === 'postgres') q = q.forKeyShare()
+  return q.executeTakeFirstOrThrow()
+}
+
+/**
+ * Before a delete decides that a version or package is empty: locks their rows (PostgreSQL), so
+ * uploads adding to them finish first and the emptiness checks that follow see their rows.
+ * Package first, then version: the order uploads take them in.
+ */
+export async function lockForDelete(db: Db, flavor: Flavor, packageId: number, versionId: number): Promise<void> {
+  await lockRowForUpdate(db, flavor, 'package', packageId)
+  await lockRowForUpdate(db, flavor, 'package_version', versionId)
 }
 
 export interface NewVersion {
@@ -39,7 +59,7 @@ export async function insertVersion(db: Db, v: NewVersion): Promise<PackageVersi
     .returningAll().executeTakeFirstOrThrow()
 }
 
-export async function findOrInsertVersion(db: Db, v: NewVersion): Promise<PackageVersion> {
+export async function findOrInsertVersion(db: Db, flavor: Flavor, v: NewVersion): Promise<PackageVersion> {
   const lower = v.version.toLowerCase()
   const inserted = await db.insertInto('package_version')
     .values({
@@ -49,9 +69,10 @@ export async function findOrInsertVersion(db: Db, v: NewVersion): Promise<Packag
     .onConflict((oc) => oc.columns(['package_id', 'lower_version']).doNothing())
     .returningAll().executeTakeFirst()
   if (inserted) return inserted
-  return db.selectFrom('package_version').selectAll()
+  let q = db.selectFrom('package_version').selectAll()
     .where('package_id', '=', v.packageId).where('lower_version', '=', lower)
-    .executeTakeFirstOrThrow()
+  if (flavor === 'postgres') q = q.forKeyShare()
+  return q.executeTakeFirstOrThrow()
 }
 
 export async function findOrInsertBlob(db: Db, c: Checksums & { size: number }): Promise<PackageBlob> {
@@ -95,7 +116,10 @@ export function selectFiles(db: Db) {
     ])
 }
 
-/** Removes the version when it has no files left, and the package when it has no versions left. */
+/**
+ * Removes the version when it has no files left, and the package when it has no versions left.
+ * Call lockForDelete first in the same transaction.
+ */
 export async function pruneEmpty(db: Db, versionId: number, packageId: number): Promise<void> {
   await db.deleteFrom('package_version').where('id', '=', versionId)
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('package_file').select(sql.lit(1).as('one')).where('version_id', '=', versionId))))

@@ -5,8 +5,9 @@
 import { rm } from 'node:fs/promises'
 import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
-import { sql, type Kysely } from 'kysely'
+import { NoResultError, sql, type Kysely } from 'kysely'
 import type { Database } from '../storage/db/schema.js'
+import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../storage/db/errors.js'
 import { blobKey, type BlobStore, type ByteRange } from '../storage/blobs/blob-store.js'
 import { SmallBlobCache } from '../storage/blobs/small-blob-cache.js'
@@ -89,6 +90,7 @@ export class PackageService {
 
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly flavor: Flavor,
     private readonly blobs: BlobStore,
     private readonly tmpDir: string,
     private readonly limits: Readonly<Record<string, number | undefined>> = {},
@@ -110,7 +112,7 @@ export class PackageService {
    * (case-insensitive) in the version → conflict.
    */
   async addFile(input: UploadInput): Promise<FileView> {
-    return this.#store(input, async (trx, pkgId) => rows.findOrInsertVersion(trx, { packageId: pkgId, version: input.version, creatorId: input.creatorId }))
+    return this.#store(input, async (trx, pkgId) => rows.findOrInsertVersion(trx, this.flavor, { packageId: pkgId, version: input.version, creatorId: input.creatorId }))
   }
 
   /**
@@ -146,7 +148,11 @@ export class PackageService {
       await rm(upload.path, { force: true })
     }
     const file = await this.#transaction(async (trx) => {
-      const pkg = await rows.findOrInsertPackage(trx, input.ownerId, input.type, input.name)
+      // Every retry re-creates a package/version/blob row a delete removed; only the owner cannot
+      // come back: it was deleted while the body arrived.
+      const owner = await trx.selectFrom('user').select('id').where('id', '=', input.ownerId).executeTakeFirst()
+      if (!owner) throw notFound(`owner of ${input.name}`)
+      const pkg = await rows.findOrInsertPackage(trx, this.flavor, input.ownerId, input.type, input.name)
       const v = await version(trx, pkg.id)
       const blob = await rows.findOrInsertBlob(trx, upload)
       try {
@@ -170,7 +176,9 @@ export class PackageService {
   async #transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute(fn)
+        // READ COMMITTED whatever the server's default: the row locks of package-rows.ts rely on
+        // each statement seeing what committed before it (SQLite ignores the level: it serialises).
+        return await this.db.transaction().setIsolationLevel('read committed').execute(fn)
       } catch (err) {
         if (err instanceof WharfError || attempt >= MAX_TX_ATTEMPTS || !isRetryable(err)) throw err
       }
@@ -228,6 +236,7 @@ export class PackageService {
         .where('f.lower_name', '=', ref.file.toLowerCase())
         .executeTakeFirst()
       if (!f) throw notFound(`file ${ref.file}`)
+      await rows.lockForDelete(trx, this.flavor, f.packageId, f.versionId)
       await trx.deleteFrom('package_file').where('id', '=', f.id).execute()
       await rows.pruneEmpty(trx, f.versionId, f.packageId)
     })
@@ -238,6 +247,7 @@ export class PackageService {
     await this.#transaction(async (trx) => {
       const v = await this.#versionQuery(trx, ref).executeTakeFirst()
       if (!v) throw notFound(`version ${ref.version} of ${ref.name}`)
+      await rows.lockForDelete(trx, this.flavor, v.packageId, v.id)
       await trx.deleteFrom('package_file').where('version_id', '=', v.id).execute()
       await trx.deleteFrom('package_version').where('id', '=', v.id).execute()
       await rows.pruneEmpty(trx, v.id, v.packageId)
@@ -316,5 +326,6 @@ function isRetryable(err: unknown): boolean {
   // beyond busy_timeout, or a read snapshot went stale before the write.
   return isForeignKeyViolation(err) || isUniqueViolation(err) || code === '40001' || code === '40P01'
     || (typeof code === 'string' && code.startsWith('SQLITE_BUSY'))
-    || (err as Error | null)?.name === 'NoResultError'
+    // (Kysely's NoResultError keeps the name 'Error', so test the class.)
+    || err instanceof NoResultError
 }
