@@ -2,6 +2,7 @@
 // /api/v1 answers JSON {"message": …}, web pages render an error page (see web/).
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { WharfError, type ErrorKind } from '../errors.js'
+import { QueryError } from './query.js'
 
 export const STATUS = {
   invalid: 400,
@@ -46,8 +47,8 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, status: numb
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
   let status = statusOf(err)
-  // Gitea's API v1 answers input it cannot accept with 422 Unprocessable Entity.
-  if (status === 400 && req.url.startsWith('/api/v1/')) status = 422
+  // Gitea's API v1 answers a body it cannot accept with 422 Unprocessable Entity; a bad query stays 400.
+  if (status === 400 && req.url.startsWith('/api/v1/') && !(err instanceof QueryError)) status = 422
   let message = err.message
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') status = 413
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') status = 415

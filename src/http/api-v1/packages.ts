@@ -4,11 +4,21 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { User } from '../../storage/db/schema.js'
 import type { Need } from '../../auth/permissions.js'
 import type { VersionRef, VersionView } from '../../packages/package-service.js'
+import { parseQuery, q, PACKAGE_TYPE } from '../query.js'
 import { signedIn } from './guards.js'
 import { publicBase, userJson } from './shapes.js'
 
 const DEFAULT_LIMIT = 30
 const MAX_LIMIT = 50
+const MAX_PAGE = 1_000_000
+
+/** ?type=&q=&page=&limit= (a limit past 50 is cut to 50, as Gitea does). */
+const LIST_QUERY = {
+  type: PACKAGE_TYPE,
+  q: q.text(255),
+  page: q.int(1, MAX_PAGE),
+  limit: q.int(1, Number.MAX_SAFE_INTEGER),
+}
 
 interface VersionParams {
   owner: string
@@ -49,11 +59,12 @@ export const packageRoutes: FastifyPluginAsync = async (app) => {
     }
   }
 
-  app.get<{ Params: { owner: string }; Querystring: Record<string, string | undefined> }>('/packages/:owner', async (req, reply) => {
+  app.get<{ Params: { owner: string } }>('/packages/:owner', async (req, reply) => {
     const owner = await ownerFor(req, req.params.owner, 'read')
-    const page = positiveInt(req.query.page) ?? 1
-    const limit = Math.min(positiveInt(req.query.limit) ?? DEFAULT_LIMIT, MAX_LIMIT)
-    const filter = { type: req.query.type?.trim() || undefined, q: req.query.q?.trim() || undefined }
+    const query = parseQuery(req.query, LIST_QUERY)
+    const page = query.page ?? 1
+    const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT)
+    const filter = { type: query.type, q: query.q || undefined }
     const [versions, total] = await Promise.all([
       packages.listVersions(owner.id, { ...filter, page, limit }),
       packages.countVersions(owner.id, filter),
@@ -83,12 +94,6 @@ export const packageRoutes: FastifyPluginAsync = async (app) => {
       id: f.id, Size: f.size, name: f.name, md5: f.md5, sha1: f.sha1, sha256: f.sha256, sha512: f.sha512,
     }))
   })
-}
-
-function positiveInt(raw: string | undefined): number | undefined {
-  if (raw === undefined || !/^\d{1,9}$/.test(raw.trim())) return undefined
-  const n = Number(raw)
-  return n > 0 ? n : undefined
 }
 
 /** X-Total-Count and a Link header with first/prev/next/last, as Gitea's API sets them. */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { parseBody, requireScope, requireSiteAdmin } from './guards.js'
+import { parseQuery, q } from '../query.js'
 import { userJson } from './shapes.js'
 import { notFound, unprocessable } from '../../errors.js'
 import { USER_TYPE_INDIVIDUAL, VISIBILITIES } from '../../accounts/users.js'
@@ -70,11 +71,11 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
     return userJson(u, base())
   })
 
-  app.delete<{ Params: { username: string }; Querystring: { purge?: string } }>('/admin/users/:username', async (req, reply) => {
+  app.delete<{ Params: { username: string } }>('/admin/users/:username', async (req, reply) => {
     const { actor } = requireSiteAdmin(req, 'write:admin')
     const target = await users.getIndividual(req.params.username)
     if (target.id === actor.userId) throw unprocessable('you cannot delete yourself')
-    await users.delete(req.params.username, { purge: req.query.purge === 'true' || req.query.purge === '1' })
+    await users.delete(req.params.username, { purge: parseQuery(req.query, { purge: q.bool() }).purge ?? false })
     tokens.invalidateUser(target.id)
     auth.forgetUser(target.id)
     return reply.code(204).send()

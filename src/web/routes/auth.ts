@@ -1,6 +1,7 @@
 // Sign in (password, then the second factor when enabled) and sign out.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { WharfError } from '../../errors.js'
+import { parseQuery, q } from '../../http/query.js'
 import type { User } from '../../storage/db/schema.js'
 import { html } from '../html.js'
 import { csrfField, flash, layout, pageCtx, sendPage } from '../layout.js'
@@ -61,12 +62,15 @@ async function startSession(req: FastifyRequest, reply: FastifyReply, user: User
   setSessionCookie(reply, s, id, pending ? PENDING_SECONDS : SESSION_SECONDS)
 }
 
+/** ?next=: where to go after signing in (safeNext keeps it on this site). */
+const NEXT_QUERY = { next: q.text(2048) }
+
 export async function authRoutes(app: FastifyInstance): Promise<void> {
   const { byAddress, byAccount, byPending, lastStep }: SignInState = {
     byAddress: new Throttle(30), byAccount: new Throttle(20), byPending: new Throttle(5), lastStep: new Map(),
   }
-  app.get<{ Querystring: { next?: string } }>('/-/login', async (req, reply) => {
-    const next = safeNext(typeof req.query.next === 'string' ? req.query.next : undefined)
+  app.get('/-/login', async (req, reply) => {
+    const next = safeNext(parseQuery(req.query, NEXT_QUERY).next)
     if (requestSession(req)) return reply.redirect(next, 303)
     return loginForm(req, reply, 200, { next })
   })
@@ -106,8 +110,8 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect(next, 303)
   })
 
-  app.get<{ Querystring: { next?: string } }>('/-/login/2fa', async (req, reply) => {
-    const next = safeNext(typeof req.query.next === 'string' ? req.query.next : undefined)
+  app.get('/-/login/2fa', async (req, reply) => {
+    const next = safeNext(parseQuery(req.query, NEXT_QUERY).next)
     const pending = await sessionStore(req.server.services).find(readCookie(req, SESSION_COOKIE))
     if (!pending?.row.pending_2fa) return reply.redirect('/-/login', 303)
     return codeForm(req, reply, 200, next)

@@ -1,6 +1,7 @@
 // Browsing: explore (every package the visitor may read), an owner's packages, an organization's teams.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { WharfError, invalid } from '../../errors.js'
+import { WharfError } from '../../errors.js'
+import { parseQuery, q, PACKAGE_TYPE } from '../../http/query.js'
 import { USER_TYPE_ORGANIZATION } from '../../accounts/users.js'
 import { packageTypes, findPackageType } from '../../registries/index.js'
 import type { User } from '../../storage/db/schema.js'
@@ -13,18 +14,12 @@ export const PAGE_SIZE = 20
 export const MAX_QUERY = 100
 const MAX_PAGE = 10_000
 
-interface ListParams { q?: string; type?: string; page?: string }
+const LIST_QUERY = { q: q.text(MAX_QUERY, { cut: true }), type: PACKAGE_TYPE, page: q.int(1, MAX_PAGE) }
 
 /** Reads ?q, ?type, ?page; nonsense becomes a 400 page, an over-long search is cut short. */
-export function listParams(query: ListParams): { q: string; type: string; page: number } {
-  const q = typeof query.q === 'string' ? query.q.trim().slice(0, MAX_QUERY) : ''
-  const type = typeof query.type === 'string' ? query.type : ''
-  if (type && !/^[a-z0-9]{1,32}$/.test(type)) throw invalid('That is not a package type.')
-  const rawPage = typeof query.page === 'string' && query.page !== '' ? query.page : '1'
-  if (!/^\d{1,6}$/.test(rawPage) || Number(rawPage) < 1 || Number(rawPage) > MAX_PAGE) {
-    throw invalid(`The page number must be a whole number from 1 to ${MAX_PAGE}.`)
-  }
-  return { q, type, page: Number(rawPage) }
+export function listParams(query: unknown): { q: string; type: string; page: number } {
+  const p = parseQuery(query, LIST_QUERY)
+  return { q: p.q ?? '', type: p.type ?? '', page: p.page ?? 1 }
 }
 
 export const typeName = (t: string) => findPackageType(t)?.displayName ?? t
@@ -49,7 +44,7 @@ function packageList(rows: PackageRow[], showOwner: boolean, empty: string): Htm
 </li>`)}</ul>`
 }
 
-async function ownerPage(req: FastifyRequest<{ Params: { owner: string }; Querystring: ListParams }>, reply: FastifyReply) {
+async function ownerPage(req: FastifyRequest<{ Params: { owner: string }; }>, reply: FastifyReply) {
   const s = req.server.services
   const p = listParams(req.query)
   const owner = await s.access.require(req.actor, req.params.owner.slice(0, 100), 'read')
@@ -94,7 +89,7 @@ ${(members.get(t.id) ?? []).length === 0 ? html`<p class="muted">No members.</p>
 export async function packageRoutes(app: FastifyInstance): Promise<void> {
   const s = app.services
 
-  app.get<{ Querystring: ListParams }>('/', async (req, reply) => {
+  app.get<{ }>('/', async (req, reply) => {
     const p = listParams(req.query)
     const scope = await readableOwners(s, req.actor)
     const ctx = pageCtx(req, reply)
@@ -112,8 +107,8 @@ ${packageList(visible, true, p.q || p.type ? 'No packages match your search.' : 
 ${pager('/', { q: p.q, type: p.type }, p.page, pages)}`))
   })
 
-  app.get<{ Params: { owner: string }; Querystring: ListParams }>('/:owner', ownerPage)
-  app.get<{ Params: { owner: string }; Querystring: ListParams }>('/:owner/-/packages', ownerPage)
+  app.get<{ Params: { owner: string }; }>('/:owner', ownerPage)
+  app.get<{ Params: { owner: string }; }>('/:owner/-/packages', ownerPage)
   app.get<{ Params: { owner: string } }>('/:owner/-/teams', teamsPage)
   await app.register(versionRoutes)
 }
