@@ -89,7 +89,7 @@ ${(members.get(t.id) ?? []).length === 0 ? html`<p class="muted">No members.</p>
 export async function packageRoutes(app: FastifyInstance): Promise<void> {
   const s = app.services
 
-  app.get<{ }>('/', async (req, reply) => {
+  app.get('/', async (req, reply) => {
     const p = listParams(req.query)
     const scope = await readableOwners(s, req.actor)
     const ctx = pageCtx(req, reply)
