@@ -44,7 +44,7 @@ function packageList(rows: PackageRow[], showOwner: boolean, empty: string): Htm
 </li>`)}</ul>`
 }
 
-async function ownerPage(req: FastifyRequest<{ Params: { owner: string }; }>, reply: FastifyReply) {
+async function ownerPage(req: FastifyRequest<{ Params: { owner: string } }>, reply: FastifyReply) {
   const s = req.server.services
   const p = listParams(req.query)
   const owner = await s.access.require(req.actor, req.params.owner.slice(0, 100), 'read')
@@ -107,8 +107,8 @@ ${packageList(visible, true, p.q || p.type ? 'No packages match your search.' : 
 ${pager('/', { q: p.q, type: p.type }, p.page, pages)}`))
   })
 
-  app.get<{ Params: { owner: string }; }>('/:owner', ownerPage)
-  app.get<{ Params: { owner: string }; }>('/:owner/-/packages', ownerPage)
+  app.get<{ Params: { owner: string } }>('/:owner', ownerPage)
+  app.get<{ Params: { owner: string } }>('/:owner/-/packages', ownerPage)
   app.get<{ Params: { owner: string } }>('/:owner/-/teams', teamsPage)
   await app.register(versionRoutes)
 }
