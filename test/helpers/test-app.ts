@@ -1,5 +1,6 @@
 // A real Wharf server on 127.0.0.1:0 over a temp data folder, on SQLite or on PostgreSQL in a schema
-// of its own (WHARF_TEST_DATABASE_URL). Everything is removed when the test ends.
+// of its own (WHARF_TEST_DATABASE_URL), with blobs in files or in S3 (Ceph RGW, a key prefix of its
+// own: test/helpers/s3.ts). Everything is removed when the test ends.
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -10,6 +11,8 @@ import { loadConfig } from '../../src/config/config.js'
 import { openServices, type Services } from '../../src/services.js'
 import { buildApp, type AppExtensions } from '../../src/app.js'
 import { dropPostgresSchema } from '../../src/storage/db/open.js'
+import { listFiles } from '../http/generic-helpers.js'
+import { s3Skip, s3TestStorage } from './s3.js'
 
 export type DbKind = 'sqlite' | 'postgres'
 
@@ -20,17 +23,45 @@ export function testDatabases(): DbKind[] {
   return ['sqlite']
 }
 
+export type StorageKind = 'file' | 's3'
+
+/** The blob stores storage tests run on: files always, S3 when the Ceph RGW is available (always under CI=true). */
+export function testStorages(): StorageKind[] {
+  return s3Skip() === false ? ['file', 's3'] : ['file']
+}
+
+export interface MatrixEntry {
+  readonly db: DbKind
+  readonly storage: StorageKind
+  /** For test names: "sqlite", "postgres", "sqlite+s3", "postgres+s3". */
+  readonly label: string
+}
+
+/**
+ * Every database × every blob store, for the tests whose subject is stored packages (Generic, Go,
+ * the package API, GC, health). Tests of accounts and access rules use testDatabases() alone.
+ */
+export function testMatrix(): MatrixEntry[] {
+  const out: MatrixEntry[] = []
+  for (const storage of testStorages()) {
+    for (const db of testDatabases()) out.push({ db, storage, label: storage === 'file' ? db : `${db}+${storage}` })
+  }
+  return out
+}
+
 export interface TestApp {
   url: string
   app: FastifyInstance
   services: Services
   dataDir: string
+  storage: StorageKind
   /** Stops the server (the t.after hook then only removes files). */
   stop(): Promise<void>
 }
 
 export interface StartOptions {
   db?: DbKind
+  storage?: StorageKind
   env?: Record<string, string>
   ext?: AppExtensions
   /** Builds the app itself; defaults to buildApp. Web tests pass the app with pages. */
@@ -39,7 +70,10 @@ export interface StartOptions {
 
 export async function startTestApp(t: TestContext | { after(fn: () => Promise<void>): void }, opts: StartOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-test-'))
-  const env: Record<string, string> = { WHARF_DATA: dataDir, WHARF_LOG_LEVEL: process.env.WHARF_TEST_LOG_LEVEL ?? 'silent', WHARF_PORT: '0', ...opts.env }
+  const env: Record<string, string> = { WHARF_DATA: dataDir, WHARF_LOG_LEVEL: process.env.WHARF_TEST_LOG_LEVEL ?? 'silent', WHARF_PORT: '0' }
+  // A prefix of its own in the test bucket, emptied when the test ends.
+  if (opts.storage === 's3') Object.assign(env, (await s3TestStorage(t)).env)
+  Object.assign(env, opts.env)
   let pgUrl: string | undefined
   if (opts.db === 'postgres') {
     const base = process.env.WHARF_TEST_DATABASE_URL
@@ -67,5 +101,20 @@ export async function startTestApp(t: TestContext | { after(fn: () => Promise<vo
   const app = opened.app = opts.build ? await opts.build(services) : await buildApp(services, opts.ext)
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   services.setListenUrl(new URL(`${address}/`))
-  return { url: address, app, services, dataDir, stop }
+  return { url: address, app, services, dataDir, storage: opts.storage ?? 'file', stop }
+}
+
+/**
+ * What the blob store holds, whatever its kind: the stored keys, and what half-done writes left
+ * (temp files of the file store, multipart uploads in progress on S3). Tests assert both.
+ */
+export async function blobInventory(app: Pick<TestApp, 'services' | 'dataDir'>): Promise<{ keys: string[]; partial: string[] }> {
+  const keys: string[] = []
+  for await (const k of app.services.blobs.keys()) keys.push(k)
+  keys.sort()
+  const blobs = app.services.blobs as { pendingUploads?: () => Promise<number> }
+  const partial = blobs.pendingUploads
+    ? Array.from({ length: await blobs.pendingUploads() }, (_, i) => `multipart upload ${i + 1}`)
+    : (await listFiles(`${app.dataDir}/blobs/tmp`)).filter((f) => !f.startsWith('.ping-'))
+  return { keys, partial }
 }

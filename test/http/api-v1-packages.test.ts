@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
-import { startTestApp, testDatabases } from '../helpers/test-app.js'
+import { startTestApp, testMatrix } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeOrg, makeTeam, makeToken, makeUser, tokenAuth } from '../helpers/auth.js'
 import { sha256Hex } from './generic-helpers.js'
 import { spoolUpload } from '../../src/packages/upload.js'
@@ -18,9 +18,9 @@ interface PackageJson {
   created_at: string
 }
 
-for (const db of testDatabases()) {
-  test(`[${db}] api/v1 packages: list, show, files, delete, paging and access`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+for (const { db, storage, label } of testMatrix()) {
+  test(`[${label}] api/v1 packages: list, show, files, delete, paging and access`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     const alice = await makeUser(services, 'alice', { visibility: 'private' })
     const bob = await makeUser(services, 'bob')
     await makeUser(services, 'carol')

@@ -1,15 +1,15 @@
 // Racing uploads: the database decides, and nobody gets a 5xx.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestApp, testDatabases } from '../helpers/test-app.js'
+import { startTestApp, testMatrix } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeUser } from '../helpers/auth.js'
 import { request, sha256Hex } from './generic-helpers.js'
 
 const N = 16
 
-for (const db of testDatabases()) {
-  test(`[${db}] generic: ${N} uploads of one file name → exactly one 201, the rest 409`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+for (const { db, storage, label } of testMatrix()) {
+  test(`[${label}] generic: ${N} uploads of one file name → exactly one 201, the rest 409`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     await makeUser(services, 'alice')
     const auth = { authorization: basic('alice', PASSWORD) }
     for (let round = 0; round < 3; round++) {
@@ -25,8 +25,8 @@ for (const db of testDatabases()) {
     }
   })
 
-  test(`[${db}] generic: ${N} different files into a version that does not exist yet all succeed`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+  test(`[${label}] generic: ${N} different files into a version that does not exist yet all succeed`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     const alice = await makeUser(services, 'alice')
     const auth = { authorization: basic('alice', PASSWORD) }
     for (let round = 0; round < 3; round++) {

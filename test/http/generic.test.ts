@@ -1,15 +1,15 @@
 // Generic registry over real HTTP: round trips, download headers, ranges, conditionals, status codes.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestApp, testDatabases } from '../helpers/test-app.js'
+import { startTestApp, testMatrix, blobInventory } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeUser } from '../helpers/auth.js'
 import { request, seededStream, sha256Hex, sha256Of } from './generic-helpers.js'
 
 const MiB = 1 << 20
 
-for (const db of testDatabases()) {
-  test(`[${db}] generic: round trips keep every byte (empty, 1 B, 1 MiB, 100 MiB; with and without Content-Length)`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+for (const { db, storage, label } of testMatrix()) {
+  test(`[${label}] generic: round trips keep every byte (empty, 1 B, 1 MiB, 100 MiB; with and without Content-Length)`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     await makeUser(services, 'alice')
     const auth = { authorization: basic('alice', PASSWORD) }
     const base = `${url}/api/packages/alice/generic/tool/1.0.0`
@@ -45,8 +45,8 @@ for (const db of testDatabases()) {
     }
   })
 
-  test(`[${db}] generic: download headers, HEAD, ranges, conditional requests, download count`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+  test(`[${label}] generic: download headers, HEAD, ranges, conditional requests, download count`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     const alice = await makeUser(services, 'alice')
     const auth = { authorization: basic('alice', PASSWORD) }
     const data = Buffer.from('0123456789abcdef')
@@ -127,8 +127,8 @@ for (const db of testDatabases()) {
     assert.equal(emptyGet.headers['content-length'], '0')
   })
 
-  test(`[${db}] generic: status codes of the Generic table`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+  test(`[${label}] generic: status codes of the Generic table`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     await makeUser(services, 'alice')
     const auth = { authorization: basic('alice', PASSWORD) }
     const api = `${url}/api/packages/alice/generic`
@@ -172,15 +172,16 @@ for (const db of testDatabases()) {
     assert.equal(wrong.status, 401)
   })
 
-  test(`[${db}] generic: size limit, checksum mismatch and duplicates store nothing; identical content is stored once`, async (t) => {
-    const { url, services, dataDir } = await startTestApp(t, { db, env: { WHARF_LIMIT_SIZE_GENERIC: '1KiB' } })
+  test(`[${label}] generic: size limit, checksum mismatch and duplicates store nothing; identical content is stored once`, async (t) => {
+    const app = await startTestApp(t, { db, storage, env: { WHARF_LIMIT_SIZE_GENERIC: '1KiB' } })
+    const { url, services, dataDir } = app
     await makeUser(services, 'alice')
     const auth = { authorization: basic('alice', PASSWORD) }
     const api = `${url}/api/packages/alice/generic/tool/1.0`
     const { listFiles } = await import('./generic-helpers.js')
     const stored = async () => ({
-      blobs: (await listFiles(`${dataDir}/blobs`)).filter((f) => !f.startsWith('tmp/')),
-      blobTmp: (await listFiles(`${dataDir}/blobs/tmp`)).filter((f) => !f.startsWith('.ping-')),
+      // on S3: the objects under the test's prefix, and multipart uploads not completed
+      ...await blobInventory(app).then((i) => ({ blobs: i.keys, blobTmp: i.partial })),
       spool: await listFiles(`${dataDir}/tmp`),
       files: Number((await services.db.selectFrom('package_file').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
       blobRows: Number((await services.db.selectFrom('package_blob').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
-import { startTestApp, testDatabases } from '../helpers/test-app.js'
+import { startTestApp, testMatrix } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeUser } from '../helpers/auth.js'
 import { request, sha256Hex } from './generic-helpers.js'
 import { goClient, moduleZip, zerosZip, zipOf } from './go-helpers.js'
@@ -48,9 +48,9 @@ const BROKEN: Array<[string, () => Promise<Buffer>, RegExp]> = [
   ['file data failing its CRC-32', badCrcZip, /CRC-32/],
 ]
 
-for (const db of testDatabases()) {
-  test(`[${db}] go: upload, list in semver order, .info/.mod/.zip bytes, duplicates`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+for (const { db, storage, label } of testMatrix()) {
+  test(`[${label}] go: upload, list in semver order, .info/.mod/.zip bytes, duplicates`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     await makeUser(services, 'alice')
     const auth = basic('alice', PASSWORD)
     const go = goClient(url, 'alice')
@@ -117,8 +117,8 @@ for (const db of testDatabases()) {
     }
   })
 
-  test(`[${db}] go: @latest prefers a release, then a pre-release, then the newest pseudo-version`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+  test(`[${label}] go: @latest prefers a release, then a pre-release, then the newest pseudo-version`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     await makeUser(services, 'alice')
     const auth = basic('alice', PASSWORD)
     const go = goClient(url, 'alice')
@@ -142,8 +142,8 @@ for (const db of testDatabases()) {
     }
   })
 
-  test(`[${db}] go: capital letters via ! and %21 escapes; HEAD and Range on .zip; download count`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+  test(`[${label}] go: capital letters via ! and %21 escapes; HEAD and Range on .zip; download count`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     await makeUser(services, 'alice')
     const auth = basic('alice', PASSWORD)
     const go = goClient(url, 'alice')
@@ -191,8 +191,8 @@ for (const db of testDatabases()) {
     assert.equal(v?.name, mod, 'the module path is stored as uploaded')
   })
 
-  test(`[${db}] go: broken module zips are refused with 400 naming the rule; nothing is stored`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+  test(`[${label}] go: broken module zips are refused with 400 naming the rule; nothing is stored`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     await makeUser(services, 'alice')
     const auth = basic('alice', PASSWORD)
     const go = goClient(url, 'alice')
@@ -207,8 +207,8 @@ for (const db of testDatabases()) {
     assert.equal(await services.packages.countVersions(alice!.id, { type: 'go' }), 0)
   })
 
-  test(`[${db}] go: WHARF_LIMIT_SIZE_GO answers 413, before the body when Content-Length says so`, async (t) => {
-    const { url, services } = await startTestApp(t, { db, env: { WHARF_LIMIT_SIZE_GO: '64KiB' } })
+  test(`[${label}] go: WHARF_LIMIT_SIZE_GO answers 413, before the body when Content-Length says so`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage, env: { WHARF_LIMIT_SIZE_GO: '64KiB' } })
     await makeUser(services, 'alice')
     const auth = basic('alice', PASSWORD)
     const go = goClient(url, 'alice')

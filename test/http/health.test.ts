@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestApp, testDatabases } from '../helpers/test-app.js'
+import { startTestApp, testMatrix } from '../helpers/test-app.js'
 
-for (const db of testDatabases()) {
-  test(`[${db}] healthz passes and version answers anonymously`, async (t) => {
-    const { url } = await startTestApp(t, { db })
+for (const { db, storage, label } of testMatrix()) {
+  test(`[${label}] healthz passes and version answers anonymously`, async (t) => {
+    const { url } = await startTestApp(t, { db, storage })
     const h = await fetch(`${url}/api/healthz`)
     assert.equal(h.status, 200)
     const body = await h.json() as { status: string; checks: Record<string, Array<{ status: string }>> }
@@ -15,8 +15,8 @@ for (const db of testDatabases()) {
     assert.match((await v.json() as { version: string }).version, /^\d+\.\d+\.\d+/)
   })
 
-  test(`[${db}] healthz answers 503 fail when the database is gone`, async (t) => {
-    const { url, services } = await startTestApp(t, { db })
+  test(`[${label}] healthz answers 503 fail when the database is gone`, async (t) => {
+    const { url, services } = await startTestApp(t, { db, storage })
     await services.db.destroy()
     const h = await fetch(`${url}/api/healthz`)
     assert.equal(h.status, 503)
