@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'quota'
   | 'unprocessable'
   | 'rate_limited'
+  | 'bad_gateway'
 
 export class WharfError extends Error {
   constructor(readonly kind: ErrorKind, message: string, options?: ErrorOptions) {
@@ -25,3 +26,5 @@ export const conflict = (msg: string) => new WharfError('conflict', msg)
 export const tooLarge = (msg: string) => new WharfError('too_large', msg)
 export const unprocessable = (msg: string) => new WharfError('unprocessable', msg)
 export const rateLimited = (msg: string) => new WharfError('rate_limited', msg)
+/** An upstream (Go proxy, checksum database) failed or answered something unusable: 502, message kept. */
+export const badGateway = (msg: string) => new WharfError('bad_gateway', msg)

@@ -17,6 +17,7 @@ import { PackageService } from './packages/package-service.js'
 import { every, type JobLogger } from './jobs/schedule.js'
 import { gcBlobs } from './jobs/gc-blobs.js'
 import { Metrics } from './ops/metrics.js'
+import { GoProxyCache } from './registries/go/proxy/cache.js'
 
 export interface Services {
   readonly config: Config
@@ -32,6 +33,8 @@ export interface Services {
   readonly tmpDir: string
   /** Set when WHARF_METRICS is on; nothing is measured otherwise. */
   readonly metrics?: Metrics
+  /** The Go proxy cache of upstream modules and checksum database answers (issue 12). */
+  readonly goProxy: GoProxyCache
   /** Starts the blob GC job (`wharf web`); it stops on close(). Download counts flush regardless. */
   startJobs(log: JobLogger): void
   /** WHARF_PUBLIC_URL, else the address the server listens on (set by `wharf web` after listen). */
@@ -75,6 +78,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   }
   const tmpDir = path.join(config.dataDir, 'tmp')
   const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits)
+  const goProxy = new GoProxyCache({ db, blobs, tmpDir, config: config.goProxy })
   const closers: Array<() => Promise<void>> = []
   const consoleLog: JobLogger = { error: (obj, msg) => console.error(msg, obj) }
   // Registered first so it runs last: counts gathered until the very end still get written.
@@ -89,7 +93,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   let jobsStarted = false
   let listenUrl = new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`)
   return {
-    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, tmpDir, metrics,
+    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, tmpDir, metrics, goProxy,
     startJobs(log) {
       if (jobsStarted) return
       jobsStarted = true
@@ -102,6 +106,15 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
         if (r.blobRows + r.blobFiles + r.tmpFiles > 0) log.info?.({ job: 'gc-blobs', ...r }, 'removed unreferenced blobs and leftovers')
       }, log)
       closers.push(() => gc.stop())
+      const unusedMs = config.goProxy.cacheUnusedMs
+      if (unusedMs !== undefined) {
+        // Each instance may run it: the delete is idempotent, and the blob GC (locked) frees the bytes.
+        const evict = every(Math.min(unusedMs, 3_600_000), 'go-proxy-evict', async () => {
+          const n = await goProxy.evictUnused(unusedMs)
+          if (n > 0) log.info?.({ job: 'go-proxy-evict', versions: n }, 'evicted unused upstream module versions')
+        }, log)
+        closers.push(() => evict.stop())
+      }
     },
     publicUrl: () => config.publicUrl ?? listenUrl,
     setListenUrl(url: URL) {

@@ -3,6 +3,9 @@ import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { packageTypes } from '../registries/index.js'
 import { parseS3Url } from '../storage/blobs/s3-url.js'
+import {
+  SettingError, parseModuleGlobs, parseSumdbList, parseUpstreamList, type SumdbSetting, type UpstreamProxy,
+} from '../registries/go/proxy/settings.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -30,6 +33,27 @@ export interface Config {
   readonly shutdownGraceMs: number
   /** WHARF_METRICS: GET /metrics; WHARF_METRICS_TOKEN: the Bearer token it then needs. */
   readonly metrics: { readonly enabled: boolean; readonly token?: string }
+  readonly goProxy: GoProxyConfig
+}
+
+/** The Go proxy cache and checksum database pass-through (docs/go.md). */
+export interface GoProxyConfig {
+  /** WHARF_GO_UPSTREAM; empty = no upstream (hosted modules only). */
+  readonly upstream: readonly UpstreamProxy[]
+  /** WHARF_GO_PRIVATE: module path globs never requested upstream. */
+  readonly private: readonly string[]
+  /** WHARF_GO_UPSTREAM_MIN_AGE: upstream versions younger than this are held back. */
+  readonly minAgeMs?: number
+  /** WHARF_GO_UPSTREAM_ANONYMOUS: anonymous reads of a public owner may reach the upstream. */
+  readonly anonymous: boolean
+  /** WHARF_GO_UPSTREAM_LIST_TTL: how long @v/list, @latest and sumdb `latest` answers are reused. */
+  readonly listTtlMs: number
+  /** WHARF_GO_UPSTREAM_TIMEOUT: the longest wait for an upstream's headers or its next bytes. */
+  readonly timeoutMs: number
+  /** WHARF_GO_UPSTREAM_CACHE_UNUSED: cached versions unused this long are evicted; undefined = kept. */
+  readonly cacheUnusedMs?: number
+  /** WHARF_GO_SUMDB: checksum databases served under /sumdb/<name>/. */
+  readonly sumdb: readonly SumdbSetting[]
 }
 
 export class ConfigError extends Error {
@@ -100,6 +124,37 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
       enabled: parseBool('WHARF_METRICS', nonEmpty(env, 'WHARF_METRICS') ?? 'false'),
       token: metricsToken(nonEmpty(env, 'WHARF_METRICS_TOKEN')),
     }),
+    goProxy: loadGoProxy(env),
+  })
+}
+
+function loadGoProxy(env: Env): GoProxyConfig {
+  const setting = <T>(name: string, parse: (raw: string) => T): T | undefined => {
+    const raw = nonEmpty(env, name)
+    if (raw === undefined) return undefined
+    try {
+      return parse(raw)
+    } catch (err) {
+      if (err instanceof SettingError) throw new ConfigError(name, err.message)
+      throw err
+    }
+  }
+  const positive = (name: string, fallback?: string): number | undefined => {
+    const raw = nonEmpty(env, name) ?? fallback
+    if (raw === undefined) return undefined
+    const ms = parseDuration(name, raw)
+    if (ms <= 0) throw new ConfigError(name, `expected a duration above zero, got '${raw}'`)
+    return ms
+  }
+  return Object.freeze({
+    upstream: Object.freeze(setting('WHARF_GO_UPSTREAM', parseUpstreamList) ?? []),
+    private: Object.freeze(setting('WHARF_GO_PRIVATE', parseModuleGlobs) ?? []),
+    minAgeMs: positive('WHARF_GO_UPSTREAM_MIN_AGE'),
+    anonymous: parseBool('WHARF_GO_UPSTREAM_ANONYMOUS', nonEmpty(env, 'WHARF_GO_UPSTREAM_ANONYMOUS') ?? 'false'),
+    listTtlMs: positive('WHARF_GO_UPSTREAM_LIST_TTL', '1m')!,
+    timeoutMs: positive('WHARF_GO_UPSTREAM_TIMEOUT', '30s')!,
+    cacheUnusedMs: positive('WHARF_GO_UPSTREAM_CACHE_UNUSED'),
+    sumdb: Object.freeze(setting('WHARF_GO_SUMDB', parseSumdbList) ?? []),
   })
 }
 

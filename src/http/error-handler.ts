@@ -14,6 +14,7 @@ export const STATUS = {
   too_large: 413,
   unprocessable: 422,
   rate_limited: 429,
+  bad_gateway: 502,
 } as const satisfies Record<ErrorKind, number>
 
 export const CHALLENGE = 'Basic realm="Wharf"'
@@ -55,9 +56,12 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err as { validation?: unknown }).validation) {
     status = 400
   }
-  if (status >= 500) {
+  if (status >= 500 && !(err instanceof WharfError)) {
     req.log.error({ err }, 'request failed')
     message = 'internal server error'
+  } else if (status >= 500) {
+    // A domain 5xx (an upstream's failure) says what went wrong; it names no internals.
+    req.log.warn({ err }, 'request failed')
   }
   if (reply.sent || reply.raw.headersSent) {
     reply.raw.destroy()

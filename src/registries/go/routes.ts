@@ -18,6 +18,7 @@ import { parseGoProxyPath } from './goproxy-path.js'
 import { pickLatest, listVersions } from './latest.js'
 import { checkModuleZip } from './module-zip.js'
 import { MAX_ZIP_FILE } from './zip-rules.js'
+import { hostedModuleFor, serveSumdb, serveUpstream } from './proxy/serve.js'
 
 export const TYPE = 'go'
 
@@ -70,11 +71,16 @@ export const routes: FastifyPluginAsync = async (app) => {
   app.route<{ Params: { owner: string; '*': string } }>({ method: ['GET', 'HEAD'], url: '/*', handler: async (req, reply) => {
     const owner = await access.require(req.actor, req.params.owner, 'read')
     const rest = req.params['*']
+    // Checksum databases of WHARF_GO_SUMDB are passed through; any other answers 404 and the go
+    // command asks it itself (or skips it for GONOSUMDB/GOPRIVATE modules).
+    if (rest.startsWith('sumdb/')) return serveSumdb(app.services, req, reply, owner.id, rest)
     const r = parseGoProxyPath(rest)
-    if (!r) throw notFound(`${rest}`)
-    // Without a checksum database of its own, Wharf says so and the go command asks sum.golang.org
-    // (or skips it for GONOSUMDB/GOPRIVATE modules).
-    if (r.kind === 'supported' || r.kind === 'sumdb') throw notFound('checksum database')
+    if (!r || r.kind === 'supported' || r.kind === 'sumdb') throw notFound(`${rest}`)
+    // A module the owner hosts (or one below it) is answered from hosted versions only; any other
+    // may come from the upstream (proxy/serve.ts decides whether it may be asked).
+    const hosted = await hostedModuleFor(app.services.db, owner.id, r.module)
+    if (hosted === undefined) return serveUpstream(app.services, req, reply, r)
+    if (hosted.toLowerCase() !== r.module.toLowerCase()) throw notFound(`module ${r.module}`)
     const pkg = { ownerId: owner.id, type: TYPE, name: r.module }
 
     if (!('version' in r)) {

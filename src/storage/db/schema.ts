@@ -102,6 +102,35 @@ export interface SessionTable {
   expires_unix: number
 }
 
+export interface GoProxyVersionTable {
+  id: Generated<number>
+  module_path: string
+  version: string
+  info_json: string
+  /** The .info Time, when it parsed. */
+  time_unix: number | null
+  mod_blob_id: number
+  zip_blob_id: number
+  mod_h1: string
+  zip_h1: string
+  /** Bytes of .mod and .zip together. */
+  size: number
+  created_unix: number
+  last_used_unix: number
+}
+
+export interface GoProxyAnswerTable {
+  key: string
+  body: Buffer
+  fetched_unix: number
+}
+
+export interface GoProxyLeaseTable {
+  key: string
+  holder: string
+  expires_unix: number
+}
+
 export interface Database {
   user: UserTable
   team: TeamTable
@@ -112,6 +141,9 @@ export interface Database {
   package_file: PackageFileTable
   package_blob: PackageBlobTable
   session: SessionTable
+  go_proxy_version: GoProxyVersionTable
+  go_proxy_answer: GoProxyAnswerTable
+  go_proxy_lease: GoProxyLeaseTable
 }
 
 export type User = Selectable<UserTable>

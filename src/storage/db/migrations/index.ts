@@ -2,9 +2,11 @@
 import type { Kysely } from 'kysely'
 import type { Flavor } from './flavor.js'
 import * as m0001 from './0001-initial.js'
+import * as m0005 from './0005-go-proxy.js'
 
 export interface WharfMigration { up(db: Kysely<any>, flavor: Flavor): Promise<void> }
 
 export const migrations: Record<string, WharfMigration> = {
   '0001-initial': m0001,
+  '0005-go-proxy': m0005,
 }
