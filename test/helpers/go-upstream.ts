@@ -10,7 +10,7 @@ import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { escapePath, escapeVersion } from '../../src/registries/go/module-path.js'
 import { goModHash, zipHash } from '../../src/registries/go/proxy/h1.js'
-import { moduleZip } from '../http/go-helpers.js'
+import { moduleZip, zipOf } from '../http/go-helpers.js'
 
 export interface UpstreamVersion {
   info: Buffer
@@ -97,7 +97,8 @@ export async function startTestUpstream(t: { after(fn: () => Promise<void>): voi
     requests,
     async add(module, version, v) {
       const goMod = v.goMod ?? `module ${module}\n\ngo 1.19\n`
-      const zip = v.zip ?? await moduleZip(module, version, { goMod, extra: Object.entries(v.files ?? {}).map(([n, c]) => [`${module}@${version}/${n}`, c] as const) })
+      const files = Object.entries(v.files ?? {}).map(([n, c]) => [`${module}@${version}/${n}`, c] as const)
+      const zip = v.zip ?? (v.files ? await zipOf([[`${module}@${version}/go.mod`, goMod], ...files]) : await moduleZip(module, version, { goMod }))
       const mod = v.mod ?? Buffer.from(goMod)
       const info = v.info ?? Buffer.from(JSON.stringify({ Version: version, Time: (v.time ?? new Date('2024-01-02T03:04:05Z')).toISOString().replace(/\.\d{3}Z$/, 'Z') }))
       let m = modules.get(module)
