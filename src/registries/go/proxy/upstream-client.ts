@@ -141,7 +141,7 @@ export async function firstAnswer<T>(proxies: readonly UpstreamProxy[], get: (ba
       if (!missing && !p.fallBackOnError) throw err
     }
   }
-  throw last ?? new UpstreamError('no upstream proxy is configured', true)
+  throw last instanceof Error ? last : new UpstreamError('no upstream proxy is configured', true)
 }
 
 async function readSome(res: Response): Promise<string> {
