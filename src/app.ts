@@ -44,8 +44,12 @@ export async function buildApp(services: Services, ext: AppExtensions = {}): Pro
   app.setNotFoundHandler((req, reply) => sendError(req, reply, 404, 'not found'))
   // Before any route, so its onRoute hook sees every route declared after it.
   if (services.metrics) await app.register(metricsPlugin, { metrics: services.metrics, token: config.metrics.token })
+  // HSTS when Wharf serves HTTPS itself or is reached through an https:// public URL (browsers
+  // ignore it over plain HTTP). No includeSubDomains: other hosts under the domain are not ours.
+  const hsts = config.tls !== undefined || config.publicUrl?.protocol === 'https:'
   app.addHook('onSend', async (req, reply) => {
     reply.header('X-Request-Id', req.id)
+    if (hsts) reply.header('Strict-Transport-Security', 'max-age=31536000')
   })
   expectContinueHooks(app)
   setPageErrorRenderer(renderErrorPage)

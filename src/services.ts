@@ -62,7 +62,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
     await db.destroy()
     throw err
   }
-  const users = new UserService(db, flavor)
+  const users = new UserService(db, flavor, config.passwordHashCost)
   const orgs = new OrgService(db, flavor)
   const tokens = new TokenService(db)
   const auth = new Authenticator(users, tokens)

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import type { User } from '../storage/db/schema.js'
 import type { Actor } from '../auth/permissions.js'
 import { EVERY_SCOPE, expandScopes } from '../auth/scopes.js'
-import { verifyPassword } from '../auth/passwords.js'
+import { needsRehash, verifyPassword } from '../auth/passwords.js'
 import { isTokenShaped } from '../auth/tokens.js'
 import { WharfError } from '../errors.js'
 import { Throttle } from '../auth/throttle.js'
@@ -44,9 +44,7 @@ export class Authenticator {
     const failKey = `${username.toLowerCase()}|${clientKey}`
     if (this.failures.blocked(failKey)) throw new WharfError('rate_limited', 'too many failed sign-in attempts; try again in a minute')
     const user = await this.users.findOwner(username)
-    const cacheKey = user?.password_hash
-      ? createHash('sha256').update(`${user.id}\0${user.password_hash}\0${password}`).digest('hex')
-      : ''
+    const cacheKey = user?.password_hash ? this.cacheKey(user.id, user.password_hash, password) : ''
     let ok = false
     if (user && user.type !== USER_TYPE_ORGANIZATION && user.password_hash) {
       const exp = this.verified.get(cacheKey)
@@ -56,6 +54,11 @@ export class Authenticator {
         if (ok) {
           if (this.verified.size >= CACHE_MAX) this.verified.clear()
           this.verified.set(cacheKey, Date.now() + PASSWORD_CACHE_MS)
+          // A hash made at an older (lower) cost is re-made now, while the password is at hand.
+          if (needsRehash(user.password_hash, this.users.passwordCost)) {
+            const rehashed = await this.users.rehashPassword(user, password)
+            if (rehashed) this.verified.set(this.cacheKey(user.id, rehashed, password), Date.now() + PASSWORD_CACHE_MS)
+          }
         }
       }
     }
@@ -90,6 +93,10 @@ export class Authenticator {
 
   private tokenActor(user: User, scopes: ReturnType<typeof tokenScopes>) {
     return { actor: { userId: user.id, name: user.name, isAdmin: !!user.is_admin, scopes: expandScopes(scopes), viaToken: true }, user }
+  }
+
+  private cacheKey(userId: number, hash: string, password: string): string {
+    return createHash('sha256').update(`${userId}\0${hash}\0${password}`).digest('hex')
   }
 
   /** Drop cached verifications for a user (password changed, user deleted). */

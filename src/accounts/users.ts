@@ -4,7 +4,7 @@ import type { Database, User, Visibility } from '../storage/db/schema.js'
 import { isUniqueViolation } from '../storage/db/errors.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { lockRowForUpdate } from '../storage/db/locks.js'
-import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../auth/passwords.js'
+import { DEFAULT_PASSWORD_COST, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../auth/passwords.js'
 import { invalid, notFound, unprocessable } from '../errors.js'
 import { checkEmail, checkOwnerName } from './names.js'
 
@@ -45,7 +45,12 @@ export interface UserChanges {
 }
 
 export class UserService {
-  constructor(private readonly db: Kysely<Database>, private readonly flavor: Flavor) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly flavor: Flavor,
+    /** log2 of scrypt's N for new hashes (WHARF_PASSWORD_HASH_COST). */
+    readonly passwordCost = DEFAULT_PASSWORD_COST,
+  ) {}
 
   async create(input: CreateUserInput): Promise<User> {
     const name = checkOwnerName(input.username)
@@ -55,7 +60,7 @@ export class UserService {
     try {
       return await this.db.insertInto('user').values({
         name, lower_name: name.toLowerCase(), full_name: input.fullName ?? '', email, type: USER_TYPE_INDIVIDUAL,
-        password_hash: await hashPassword(password), must_change_password: input.mustChangePassword ? 1 : 0,
+        password_hash: await hashPassword(password, this.passwordCost), must_change_password: input.mustChangePassword ? 1 : 0,
         is_admin: input.isAdmin ? 1 : 0, visibility: checkVisibility(input.visibility ?? 'public'),
         created_unix: t, updated_unix: t,
       }).returningAll().executeTakeFirstOrThrow()
@@ -94,9 +99,21 @@ export class UserService {
     if (changes.isAdmin !== undefined) set.is_admin = changes.isAdmin ? 1 : 0
     if (changes.visibility !== undefined) set.visibility = checkVisibility(changes.visibility)
     if (changes.mustChangePassword !== undefined) set.must_change_password = changes.mustChangePassword ? 1 : 0
-    if (changes.password !== undefined) set.password_hash = await hashPassword(checkPassword(changes.password))
+    if (changes.password !== undefined) set.password_hash = await hashPassword(checkPassword(changes.password), this.passwordCost)
     await this.db.updateTable('user').set(set).where('id', '=', user.id).execute()
     return (await this.findById(user.id))!
+  }
+
+  /**
+   * Stores a hash of the same password at the current cost, unless the hash changed meanwhile (a
+   * password change wins). Returns the new hash when it was stored.
+   */
+  async rehashPassword(user: Pick<User, 'id' | 'password_hash'>, password: string): Promise<string | undefined> {
+    if (user.password_hash === null) return undefined
+    const hash = await hashPassword(password, this.passwordCost)
+    const r = await this.db.updateTable('user').set({ password_hash: hash })
+      .where('id', '=', user.id).where('password_hash', '=', user.password_hash).executeTakeFirst()
+    return Number(r.numUpdatedRows) > 0 ? hash : undefined
   }
 
   async countPackages(ownerId: number): Promise<number> {

@@ -2,6 +2,7 @@
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { packageTypes } from '../registries/index.js'
+import { DEFAULT_PASSWORD_COST, MAX_PASSWORD_COST, MIN_PASSWORD_COST } from '../auth/passwords.js'
 import { parseS3Url } from '../storage/blobs/s3-url.js'
 import {
   SettingError, parseModuleGlobs, parseSumdbList, parseUpstreamList, type SumdbSetting, type UpstreamProxy,
@@ -31,6 +32,8 @@ export interface Config {
   readonly gc: { readonly intervalMs: number; readonly graceMs: number }
   readonly downloadFlushMs: number
   readonly shutdownGraceMs: number
+  /** log2 of scrypt's N for new password hashes (WHARF_PASSWORD_HASH_COST, default 17: OWASP's N=2^17). */
+  readonly passwordHashCost: number
   /** WHARF_METRICS: GET /metrics; WHARF_METRICS_TOKEN: the Bearer token it then needs. */
   readonly metrics: { readonly enabled: boolean; readonly token?: string }
   readonly goProxy: GoProxyConfig
@@ -120,6 +123,7 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
     }),
     downloadFlushMs: parseDuration('WHARF_DOWNLOAD_FLUSH_INTERVAL', nonEmpty(env, 'WHARF_DOWNLOAD_FLUSH_INTERVAL') ?? '5s'),
     shutdownGraceMs: parseDuration('WHARF_SHUTDOWN_GRACE', nonEmpty(env, 'WHARF_SHUTDOWN_GRACE') ?? '10s'),
+    passwordHashCost: parseIntIn('WHARF_PASSWORD_HASH_COST', nonEmpty(env, 'WHARF_PASSWORD_HASH_COST') ?? String(DEFAULT_PASSWORD_COST), MIN_PASSWORD_COST, MAX_PASSWORD_COST),
     metrics: Object.freeze({
       enabled: parseBool('WHARF_METRICS', nonEmpty(env, 'WHARF_METRICS') ?? 'false'),
       token: metricsToken(nonEmpty(env, 'WHARF_METRICS_TOKEN')),
@@ -172,6 +176,12 @@ function nonEmpty(env: Env, name: string): string | undefined {
 export function parsePort(name: string, raw: string): number {
   if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new ConfigError(name, `expected a port number 0-65535, got '${raw}'`)
   return Number(raw)
+}
+
+function parseIntIn(name: string, raw: string, min: number, max: number): number {
+  const v = raw.trim()
+  if (!/^\d{1,4}$/.test(v) || Number(v) < min || Number(v) > max) throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got '${raw}'`)
+  return Number(v)
 }
 
 export function parseBool(name: string, raw: string): boolean {

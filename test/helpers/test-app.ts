@@ -70,7 +70,9 @@ export interface StartOptions {
 
 export async function startTestApp(t: TestContext | { after(fn: () => Promise<void>): void }, opts: StartOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-test-'))
-  const env: Record<string, string> = { WHARF_DATA: dataDir, WHARF_LOG_LEVEL: process.env.WHARF_TEST_LOG_LEVEL ?? 'silent', WHARF_PORT: '0' }
+  const env: Record<string, string> = { WHARF_DATA: dataDir, WHARF_LOG_LEVEL: process.env.WHARF_TEST_LOG_LEVEL ?? 'silent', WHARF_PORT: '0',
+    // Tests create many users: cheap hashes here (the default is OWASP's 2^17; test/http/passwords.test.ts covers it).
+    WHARF_PASSWORD_HASH_COST: '10' }
   // A prefix of its own in the test bucket, emptied when the test ends.
   if (opts.storage === 's3') Object.assign(env, (await s3TestStorage(t)).env)
   Object.assign(env, opts.env)
