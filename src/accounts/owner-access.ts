@@ -1,4 +1,4 @@
-// (actor, owner name, need) → the owner row, or the error INTERFACE.md prescribes (401/403/404).
+// (actor, owner name, need) → the owner row, or the error docs/http.md prescribes (401/403/404).
 import type { Config } from '../config/config.js'
 import type { User } from '../storage/db/schema.js'
 import { decide, type Actor, type Need, type OwnerFacts } from '../auth/permissions.js'

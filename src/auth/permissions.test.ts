@@ -1,4 +1,4 @@
-// Every row of the access table: actor × owner kind × visibility × need → status (INTERFACE.md).
+// Every row of the access table: actor × owner kind × visibility × need → status (docs/http.md).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { decide, type Actor, type Decision, type OwnerFacts } from './permissions.js'

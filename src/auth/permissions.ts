@@ -1,5 +1,5 @@
 // Who may read or write an owner's packages: one pure function, facts in, decision out.
-// The HTTP layer maps a Decision to 200 / 401 / 404 / 403 (INTERFACE.md, "Owners and who may do what").
+// The HTTP layer maps a Decision to 200 / 401 / 404 / 403 (docs/http.md "Owners and access").
 import type { PackagesAccess, Visibility } from '../storage/db/schema.js'
 import type { Scope } from './scopes.js'
 

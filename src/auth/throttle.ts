@@ -1,5 +1,5 @@
 // Counts failures per key in a sliding minute. Answers "too many" instead of sleeping, so no request
-// is held open (INTERFACE.md: slowed down or 429, never held for seconds).
+// is held open (docs/http.md: slowed down or 429, never held for seconds).
 const WINDOW_MS = 60_000
 const MAX_KEYS = 10_000
 

@@ -1,4 +1,4 @@
-// The only reader of process.env. Every setting of INTERFACE.md is parsed here, once, into a frozen Config.
+// The only reader of process.env. Every setting of docs/configuration.md is parsed here, once, into a frozen Config.
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { packageTypes } from '../registries/index.js'

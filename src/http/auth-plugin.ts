@@ -1,4 +1,4 @@
-// Reads credentials from every form INTERFACE.md lists and sets request.actor. Wrong credentials are
+// Reads credentials from every form docs/http.md lists and sets request.actor. Wrong credentials are
 // always a 401 with a challenge, never a fall-back to anonymous.
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'

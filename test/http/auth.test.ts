@@ -1,4 +1,4 @@
-// Every credential form of INTERFACE.md, wrong and revoked credentials, scopes, 2FA and slow-down.
+// Every credential form of docs/http.md, wrong and revoked credentials, scopes, 2FA and slow-down.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestApp, testDatabases } from '../helpers/test-app.js'

@@ -1,4 +1,4 @@
-// Go registry access: private owners (401/404/403 as INTERFACE.md says), organizations and teams,
+// Go registry access: private owners (401/404/403 as docs/http.md says), organizations and teams,
 // token scopes, and refusals sent before the upload body.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'

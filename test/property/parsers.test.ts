@@ -100,7 +100,7 @@ describe("the go command's case encoding", () => {
   })
 })
 
-describe('Generic names (INTERFACE.md)', () => {
+describe('Generic names (docs/http.md)', () => {
   const chars = fc.constantFrom(...'aZ09._-+=:;()[]{}~!@#$%^& /\\\t\n"\'<>?*|,`é\u0000\u007f'.split(''))
   const str = fc.array(chars, { minLength: 0, maxLength: 6 }).map((a) => a.join(''))
 

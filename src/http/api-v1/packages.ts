@@ -31,7 +31,7 @@ export const packageRoutes: FastifyPluginAsync = async (app) => {
   const { access, packages, users } = app.services
   const base = () => app.services.publicUrl()
 
-  /** Signed in (401), scope (403), owner readable (404) / writable (403): the order INTERFACE.md gives. */
+  /** Signed in (401), scope (403), owner readable (404) / writable (403): the order docs/http.md gives. */
   const ownerFor = async (req: FastifyRequest, ownerName: string, need: Need): Promise<User> => {
     const { actor } = signedIn(req)
     return access.require(actor, ownerName, need)

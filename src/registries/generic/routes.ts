@@ -1,4 +1,4 @@
-// Generic registry: /api/packages/{owner}/generic/{name}/{version}/{file} (INTERFACE.md "Generic").
+// Generic registry: /api/packages/{owner}/generic/{name}/{version}/{file} (docs/http.md "Generic").
 // Every check (credentials, scope, owner, access, names, duplicate, declared size) runs before the
 // upload body is read; only then does the client get its 100 Continue.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'

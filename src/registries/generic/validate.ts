@@ -1,4 +1,4 @@
-// Generic package name, version and file name rules: INTERFACE.md "Generic" (Gitea 1.22's sets).
+// Generic package name, version and file name rules: docs/http.md "Generic" (Gitea 1.22's sets).
 import { invalid } from '../../errors.js'
 
 const MAX_LENGTH = 255

@@ -1,5 +1,5 @@
 // Typed errors of the pure Go-module logic. Nothing here knows about HTTP: the Go registry's
-// routes map a ModuleZipError to "400 not a valid module zip" (see INTERFACE.md, section Go).
+// routes map a ModuleZipError to "400 not a valid module zip" (see docs/http.md, section Go).
 
 /** Which rule a module zip broke; stable values, safe to switch on or log. */
 export type ModuleZipRule =

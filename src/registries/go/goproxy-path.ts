@@ -5,7 +5,7 @@
 //   {module}/@latest            sumdb/sum.golang.org/supported (and other sumdb/… paths)
 //
 // Module paths and versions arrive case-encoded ("!a" for "A"); the HTTP layer has already
-// percent-decoded them ("%21" to "!"). Lookups by the result should ignore case (INTERFACE.md).
+// percent-decoded them ("%21" to "!"). Lookups by the result should ignore case (docs/http.md).
 
 import { InvalidPathError, InvalidVersionError } from './errors.js'
 import { unescapePath, unescapeVersion } from './module-path.js'

@@ -1,5 +1,5 @@
 // Validation of an uploaded module zip, as golang.org/x/mod/zip's CheckZip and the go command
-// see it (https://go.dev/ref/mod#zip-files), plus the rules of INTERFACE.md (section Go).
+// see it (https://go.dev/ref/mod#zip-files), plus the rules of docs/http.md (section Go).
 //
 // The zip is read from disk with yauzl one entry at a time, and every file is inflated as a
 // stream and thrown away: sizes are counted on the bytes that actually come out of the inflater,

@@ -1,5 +1,5 @@
 // Go registry: PUT /api/packages/{owner}/go/upload and the GOPROXY protocol below it
-// (INTERFACE.md "Go", https://go.dev/ref/mod#goproxy-protocol).
+// (docs/http.md "Go", https://go.dev/ref/mod#goproxy-protocol).
 //
 // Module paths contain slashes, so every read goes through one wildcard route and is dispatched
 // on parseGoProxyPath. The router has already percent-decoded the path ("%21" → "!"); the case
