@@ -1,80 +1,37 @@
-// TOTP (RFC 6238 over RFC 4226 HOTP): HMAC-SHA1, 30-second steps, 6 digits, a base32 secret, and a
-// window of one step either side for clock drift. Recovery codes are stored as SHA-256 digests.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+// TOTP (RFC 6238): HMAC-SHA1, 30-second steps, 6 digits, a base32 secret, and a window of one step
+// either side for clock drift, computed by the otpauth library. Recovery codes are SHA-256 digests.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { Secret, TOTP } from 'otpauth'
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 export const TOTP_STEP_SECONDS = 30
 export const TOTP_DIGITS = 6
 
-export function base32Encode(buf: Buffer): string {
-  let bits = 0
-  let value = 0
-  let out = ''
-  for (const byte of buf) {
-    value = (value << 8) | byte
-    bits += 8
-    while (bits >= 5) {
-      out += ALPHABET[(value >>> (bits - 5)) & 31]
-      bits -= 5
-    }
-  }
-  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31]
-  return out
-}
+const totpOf = (secret: string, label = '', issuer = '') =>
+  new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_STEP_SECONDS, label, issuer })
 
-export function base32Decode(s: string): Buffer {
-  const clean = s.toUpperCase().replace(/[\s=-]/g, '')
-  let bits = 0
-  let value = 0
-  const out: number[] = []
-  for (const c of clean) {
-    const i = ALPHABET.indexOf(c)
-    if (i < 0) throw new TypeError('not base32')
-    value = ((value << 5) | i) & 0xffff
-    bits += 5
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff)
-      bits -= 8
-    }
-  }
-  return Buffer.from(out)
-}
+export const base32Encode = (buf: Buffer): string => new Secret({ buffer: new Uint8Array(buf).buffer }).base32
+export const base32Decode = (s: string): Buffer => Buffer.from(Secret.fromBase32(s.replace(/[\s=-]/g, '')).bytes)
 
 /** A new 160-bit secret (RFC 4226's recommended length), base32. */
-export const generateTotpSecret = (): string => base32Encode(randomBytes(20))
-
-export function hotp(key: Buffer, counter: number): string {
-  const msg = Buffer.alloc(8)
-  msg.writeBigUInt64BE(BigInt(counter))
-  const mac = createHmac('sha1', key).update(msg).digest()
-  const offset = mac[mac.length - 1]! & 0x0f
-  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** TOTP_DIGITS
-  return code.toString().padStart(TOTP_DIGITS, '0')
-}
+export const generateTotpSecret = (): string => new Secret({ size: 20 }).base32
 
 export function totp(secret: string, atMs = Date.now()): string {
-  return hotp(base32Decode(secret), Math.floor(atMs / 1000 / TOTP_STEP_SECONDS))
+  return totpOf(secret).generate({ timestamp: atMs })
 }
 
 /** The time step `code` matches (the current one or one either side), else -1. */
 export function matchTotp(secret: string, code: string, atMs = Date.now()): number {
   const given = code.replace(/\s/g, '')
   if (!/^\d{6}$/.test(given)) return -1
-  const key = base32Decode(secret)
-  const step = Math.floor(atMs / 1000 / TOTP_STEP_SECONDS)
-  let hit = -1
-  // No early return: every candidate is compared, so timing says nothing about which step matched.
-  for (const d of [-1, 0, 1]) {
-    if (timingSafeEqual(Buffer.from(hotp(key, step + d)), Buffer.from(given))) hit = step + d
-  }
-  return hit
+  // otpauth compares every candidate in constant time and answers the matching step's offset.
+  const delta = totpOf(secret).validate({ token: given, timestamp: atMs, window: 1 })
+  return delta === null ? -1 : Math.floor(atMs / 1000 / TOTP_STEP_SECONDS) + delta
 }
 
 export const verifyTotp = (secret: string, code: string, atMs = Date.now()): boolean => matchTotp(secret, code, atMs) >= 0
 
 export function otpauthUri(secret: string, account: string, issuer: string): string {
-  const label = encodeURIComponent(`${issuer}:${account}`)
-  return `otpauth://totp/${label}?secret=${secret}&issuer=${encodeURIComponent(issuer)}&algorithm=SHA1&digits=${TOTP_DIGITS}&period=${TOTP_STEP_SECONDS}`
+  return totpOf(secret, account, issuer).toString()
 }
 
 /** Ten codes like "a1b2c-3d4e5" (50 random bits each). */
