@@ -1,5 +1,6 @@
 // buildApp(services): the Fastify instance with every route; it never listens (tests use inject()).
 import { randomUUID } from 'node:crypto'
+import cookie from '@fastify/cookie'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Services } from './services.js'
 import { errorHandler, sendError, setPageErrorRenderer } from './http/error-handler.js'
@@ -53,6 +54,8 @@ export async function buildApp(services: Services, ext: AppExtensions = {}): Pro
   })
   expectContinueHooks(app)
   setPageErrorRenderer(renderErrorPage)
+  // Cookies are parsed for every route (onRequest, before the session resolver of authPlugin reads them).
+  await app.register(cookie)
   await app.register(authPlugin, { sessionResolver: ext.sessionResolver ?? sessionResolver })
   await app.register(healthRoutes)
   await app.register(apiV1, { prefix: '/api/v1' })

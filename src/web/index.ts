@@ -13,7 +13,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import { errorHandler } from '../http/error-handler.js'
 import { securityHeaders } from './layout.js'
@@ -44,7 +43,6 @@ const ASSETS: Record<string, Asset> = {
 }
 
 export async function webPages(app: FastifyInstance): Promise<void> {
-  await app.register(cookie)
   await app.register(formbody, { bodyLimit: 64 * 1024 })
 
   app.addHook('onRequest', async (_req, reply) => {

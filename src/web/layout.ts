@@ -24,7 +24,7 @@ export interface PageCtx {
 export function pageCtx(req: FastifyRequest, reply: FastifyReply): PageCtx {
   const session = requestSession(req)
   let csrf = session?.row.csrf_token ?? readCookie(req, CSRF_COOKIE) ?? ''
-  if (!session && !csrf && typeof reply.setCookie === 'function') {
+  if (!session && !csrf) {
     csrf = randomToken()
     reply.setCookie(CSRF_COOKIE, csrf, cookieOptions(req.server.services, 24 * 3600))
   }

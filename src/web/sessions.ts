@@ -19,19 +19,10 @@ export const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64ur
 
 export interface WebSession { row: Session; user: User }
 
-/** Reads one cookie from the raw header: the resolver runs before any cookie plugin. */
+/** One cookie as @fastify/cookie parsed it (registered for every route in app.ts); only the shape our ids have. */
 export function readCookie(req: FastifyRequest, name: string): string | undefined {
-  const header = req.headers.cookie
-  if (!header || header.length > 8192) return undefined
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq < 0) continue
-    if (part.slice(0, eq).trim() === name) {
-      const v = part.slice(eq + 1).trim()
-      return /^[A-Za-z0-9_-]{1,128}$/.test(v) ? v : undefined
-    }
-  }
-  return undefined
+  const v = req.cookies[name]
+  return v !== undefined && /^[A-Za-z0-9_-]{1,128}$/.test(v) ? v : undefined
 }
 
 export function safeEqual(a: string, b: string): boolean {
