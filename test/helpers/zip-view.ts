@@ -1,5 +1,6 @@
 // A second reading of a zip, independent of Wharf's checker: yauzl from memory with all its
 // validation, every file inflated and its size and CRC-32 compared with the directory's.
+import { buffer } from 'node:stream/consumers'
 import { crc32 } from 'node:zlib'
 import yauzl from 'yauzl'
 
@@ -11,9 +12,7 @@ export async function independentView(zip: Buffer): Promise<ZipView> {
   let goMod: string | undefined
   for await (const e of z.eachEntry()) {
     if (e.fileName.endsWith('/')) continue
-    const chunks: Buffer[] = []
-    for await (const c of await z.openReadStreamPromise(e)) chunks.push(c as Buffer)
-    const data = Buffer.concat(chunks)
+    const data = await buffer(await z.openReadStreamPromise(e))
     if (data.length !== e.uncompressedSize || crc32(data) !== e.crc32) throw new Error(`${e.fileName}: size or CRC-32 disagrees`)
     files.push(e.fileName)
     if (/^[^@]*@[^/]*\/go\.mod$/.test(e.fileName)) goMod = data.toString('utf8')

@@ -1,4 +1,5 @@
 // Helpers for the Go registry tests: module zips built in memory with yazl, and upload/read calls.
+import { buffer } from 'node:stream/consumers'
 import { zipBytes, type ZipEntry } from '../helpers/zip-bytes.js'
 import { request, type RawResponse } from './generic-helpers.js'
 import { zerosZipStream } from '../helpers/zeros-zip.js'
@@ -16,10 +17,8 @@ export function moduleZip(module: string, version: string, opts: { goMod?: strin
 }
 
 /** A zip with one file of `size` zero bytes: a few hundred KiB per 500 MiB. */
-export async function zerosZip(name: string, size: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const c of zerosZipStream(name, size)) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
+export function zerosZip(name: string, size: number): Promise<Buffer> {
+  return buffer(zerosZipStream(name, size))
 }
 
 export interface GoClient {

@@ -1,4 +1,5 @@
 // The behaviour every BlobStore backend must have; each backend's test file runs it.
+import { buffer as readAll } from 'node:stream/consumers'
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
@@ -10,11 +11,6 @@ import { BlobNotFoundError, blobKey, type BlobStore } from './blob-store.js'
 
 const sha256Hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 
-async function readAll(r: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const c of r) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
-}
 
 export function blobStoreContract(name: string, open: (t: TestContext) => Promise<BlobStore>): void {
   describe(`BlobStore contract: ${name}`, () => {

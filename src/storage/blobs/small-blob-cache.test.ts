@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -12,10 +13,7 @@ import { SmallBlobCache } from './small-blob-cache.js'
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 async function bytesOf(x: Readable | Buffer): Promise<Buffer> {
-  if (Buffer.isBuffer(x)) return x
-  const chunks: Buffer[] = []
-  for await (const c of x) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
+  return Buffer.isBuffer(x) ? x : buffer(x)
 }
 
 test('small blobs are served from memory (also after the file is gone); large ones stream; ranges are exact; LRU is bounded', async (t) => {

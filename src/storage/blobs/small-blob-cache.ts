@@ -1,6 +1,7 @@
 // Blobs are immutable (the key is the SHA-256 of the bytes), so small ones can be kept in memory
 // without any invalidation: the bench showed opening, reading and closing a file costing more server
 // CPU than everything else on a 1 KiB download. Bounded by entry size and total bytes (LRU).
+import { buffer as readAll } from 'node:stream/consumers'
 import type { Readable } from 'node:stream'
 import type { BlobKey, BlobStore, ByteRange } from './blob-store.js'
 
@@ -48,8 +49,3 @@ export class SmallBlobCache {
   }
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const c of stream) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
-}

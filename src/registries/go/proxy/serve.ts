@@ -1,6 +1,7 @@
 // The owner endpoint's answers for modules it does not host (issue 12): the gate that keeps
 // hosted and private module paths away from the upstream, then the cache's answers, and the
 // checksum database pass-through under `sumdb/<name>/…`.
+import { buffer as readAll } from 'node:stream/consumers'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Services } from '../../../services.js'
@@ -108,8 +109,3 @@ export async function serveSumdb(s: Services, req: FastifyRequest, reply: Fastif
 
 const notFoundBecause = (what: string, why: string) => new WharfError('not_found', `${what} is not found here: ${why}`)
 
-async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const c of stream) chunks.push(c)
-  return Buffer.concat(chunks)
-}
