@@ -18,6 +18,8 @@ import { every, type JobLogger } from './jobs/schedule.js'
 import { gcBlobs } from './jobs/gc-blobs.js'
 import { Metrics } from './ops/metrics.js'
 import { GoProxyCache } from './registries/go/proxy/cache.js'
+import { AuditService, recordAudit } from './ops/audit.js'
+import { PackageChangeRecorder } from './ops/package-changes.js'
 
 export interface Services {
   readonly config: Config
@@ -35,6 +37,7 @@ export interface Services {
   readonly metrics?: Metrics
   /** The Go proxy cache of upstream modules and checksum database answers (issue 12). */
   readonly goProxy: GoProxyCache
+  readonly audit: AuditService
   /** Starts the blob GC job (`wharf web`); it stops on close(). Download counts flush regardless. */
   startJobs(log: JobLogger): void
   /** WHARF_PUBLIC_URL, else the address the server listens on (set by `wharf web` after listen). */
@@ -65,7 +68,8 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   const users = new UserService(db, flavor, config.passwordHashCost)
   const orgs = new OrgService(db, flavor)
   const tokens = new TokenService(db)
-  const auth = new Authenticator(users, tokens)
+  const auth = new Authenticator(users, tokens, (name, ip) => recordAudit(db, { userId: null, name: 'anonymous', kind: 'anonymous', ip },
+    { action: 'auth.throttled', targetType: 'user', target: name, detail: { reason: 'too many failed sign-ins' } }))
   const access = new OwnerAccess(users, orgs, config)
   let blobs: BlobStore
   try {
@@ -77,7 +81,8 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
     throw new ConfigError('WHARF_STORAGE_URL', err instanceof Error ? err.message : String(err))
   }
   const tmpDir = path.join(config.dataDir, 'tmp')
-  const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits)
+  const audit = new AuditService(db)
+  const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits, new PackageChangeRecorder())
   const goProxy = new GoProxyCache({ db, blobs, tmpDir, config: config.goProxy })
   const closers: Array<() => Promise<void>> = []
   const consoleLog: JobLogger = { error: (obj, msg) => console.error(msg, obj) }
@@ -93,7 +98,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   let jobsStarted = false
   let listenUrl = new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`)
   return {
-    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, tmpDir, metrics, goProxy,
+    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, tmpDir, metrics, goProxy, audit,
     startJobs(log) {
       if (jobsStarted) return
       jobsStarted = true
@@ -114,6 +119,15 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
           if (n > 0) log.info?.({ job: 'go-proxy-evict', versions: n }, 'evicted unused upstream module versions')
         }, log)
         closers.push(() => evict.stop())
+      }
+      const retention = config.auditRetentionMs
+      if (retention !== undefined) {
+        const prune = every(Math.min(retention, 3_600_000), 'prune-audit', async () => {
+          const n = await timed('prune-audit', () => audit.prune(retention))
+          metrics?.jobRemoved('prune-audit', 'audit_entries', n)
+          if (n > 0) log.info?.({ job: 'prune-audit', removed: n }, 'removed audit entries past WHARF_AUDIT_RETENTION')
+        }, log)
+        closers.push(() => prune.stop())
       }
     },
     publicUrl: () => config.publicUrl ?? listenUrl,

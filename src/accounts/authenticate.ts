@@ -1,7 +1,7 @@
 // Credentials → Actor. Password verifications are cached briefly (a busy client sends its password on
 // every request) under a key that includes the stored hash, so a password change drops the entry.
 import { createHash } from 'node:crypto'
-import type { User } from '../storage/db/schema.js'
+import type { AccessToken, User } from '../storage/db/schema.js'
 import type { Actor } from '../auth/permissions.js'
 import { EVERY_SCOPE, expandScopes } from '../auth/scopes.js'
 import { needsRehash, verifyPassword } from '../auth/passwords.js'
@@ -24,7 +24,12 @@ export class Authenticator {
   /** Failed passwords per account and address: past the limit, 429 for a minute (never a held request). */
   private readonly failures = new Throttle(FAIL_LIMIT)
 
-  constructor(private readonly users: UserService, private readonly tokens: TokenService) {}
+  constructor(
+    private readonly users: UserService,
+    private readonly tokens: TokenService,
+    /** Called once when an account+address crosses the failure limit (the audit log records it). */
+    private readonly onThrottled?: (username: string, clientKey: string) => Promise<void>,
+  ) {}
 
   /** Returns the actor, or throws `unauthenticated` (wrong credentials) / `rate_limited`. */
   async authenticate(creds: Credentials, clientKey = ''): Promise<{ actor: Actor; user: User }> {
@@ -35,7 +40,7 @@ export class Authenticator {
     // `username:TOKEN`: a token may stand in for the password; then the token decides the user.
     if (isTokenShaped(password)) {
       const hit = await this.tokens.lookup(password)
-      if (hit) return this.tokenActor(hit.user, tokenScopes(hit.token))
+      if (hit) return this.tokenActor(hit.user, hit.token)
     }
     return this.byPassword(username, password, clientKey)
   }
@@ -64,6 +69,7 @@ export class Authenticator {
     }
     if (!ok || !user) {
       this.failures.fail(failKey)
+      if (this.onThrottled && this.failures.blocked(failKey)) await this.onThrottled(username.slice(0, 255), clientKey).catch(() => {})
       throw new WharfError('unauthenticated', 'invalid username or password')
     }
     this.failures.reset(failKey)
@@ -88,11 +94,12 @@ export class Authenticator {
   private async byToken(token: string): Promise<{ actor: Actor; user: User }> {
     const hit = await this.tokens.lookup(token)
     if (!hit) throw new WharfError('unauthenticated', 'invalid or revoked access token')
-    return this.tokenActor(hit.user, tokenScopes(hit.token))
+    return this.tokenActor(hit.user, hit.token)
   }
 
-  private tokenActor(user: User, scopes: ReturnType<typeof tokenScopes>) {
-    return { actor: { userId: user.id, name: user.name, isAdmin: !!user.is_admin, scopes: expandScopes(scopes), viaToken: true }, user }
+  private tokenActor(user: User, token: AccessToken) {
+    const actor: Actor = { userId: user.id, name: user.name, isAdmin: !!user.is_admin, scopes: expandScopes(tokenScopes(token)), viaToken: true, tokenName: token.name }
+    return { actor, user }
   }
 
   private cacheKey(userId: number, hash: string, password: string): string {

@@ -7,6 +7,7 @@ import { generateToken, hashToken, lastEight } from '../auth/tokens.js'
 import { parseScopes, type Scope } from '../auth/scopes.js'
 import { invalid, notFound, unprocessable } from '../errors.js'
 import { now } from './users.js'
+import { recordAudit, type AuditBy } from '../ops/audit.js'
 
 export const TOKEN_CACHE_MS = 5_000
 const CACHE_MAX = 10_000
@@ -18,17 +19,21 @@ export class TokenService {
 
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(user: User, input: { name: string; scopes: readonly string[] | string }): Promise<{ token: string; row: AccessToken }> {
+  async create(user: User, input: { name: string; scopes: readonly string[] | string }, by?: AuditBy): Promise<{ token: string; row: AccessToken }> {
     if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 255) {
       throw invalid('token name is required (at most 255 characters)')
     }
     const scopes = parseScopes(input.scopes)
     const token = generateToken()
     try {
-      const row = await this.db.insertInto('access_token').values({
-        user_id: user.id, name: input.name, lower_name: input.name.toLowerCase(), token_hash: hashToken(token),
-        token_last_eight: lastEight(token), scopes: scopes.join(','), created_unix: now(), last_used_unix: null,
-      }).returningAll().executeTakeFirstOrThrow()
+      const row = await this.db.transaction().execute(async (trx) => {
+        const r = await trx.insertInto('access_token').values({
+          user_id: user.id, name: input.name, lower_name: input.name.toLowerCase(), token_hash: hashToken(token),
+          token_last_eight: lastEight(token), scopes: scopes.join(','), created_unix: now(), last_used_unix: null,
+        }).returningAll().executeTakeFirstOrThrow()
+        await recordAudit(trx, by, { action: 'token.create', ownerId: user.id, targetType: 'token', target: `${user.name}/${r.name}`, detail: { token_id: r.id, scopes } })
+        return r
+      })
       return { token, row }
     } catch (err) {
       if (isUniqueViolation(err)) throw unprocessable(`access token name '${input.name}' is already used`)
@@ -41,11 +46,17 @@ export class TokenService {
   }
 
   /** Deletes by numeric id or by name. */
-  async delete(user: User, idOrName: string): Promise<void> {
-    let q = this.db.deleteFrom('access_token').where('user_id', '=', user.id)
-    q = /^\d+$/.test(idOrName) ? q.where('id', '=', Number(idOrName)) : q.where('lower_name', '=', idOrName.toLowerCase())
-    const rows = await q.returning('token_hash').execute()
-    if (rows.length === 0) throw notFound(`access token '${idOrName}'`)
+  async delete(user: User, idOrName: string, by?: AuditBy): Promise<void> {
+    const rows = await this.db.transaction().execute(async (trx) => {
+      let q = trx.deleteFrom('access_token').where('user_id', '=', user.id)
+      q = /^\d+$/.test(idOrName) ? q.where('id', '=', Number(idOrName)) : q.where('lower_name', '=', idOrName.toLowerCase())
+      const deleted = await q.returning(['id', 'name', 'token_hash']).execute()
+      if (deleted.length === 0) throw notFound(`access token '${idOrName}'`)
+      for (const r of deleted) {
+        await recordAudit(trx, by, { action: 'token.delete', ownerId: user.id, targetType: 'token', target: `${user.name}/${r.name}`, detail: { token_id: r.id } })
+      }
+      return deleted
+    })
     for (const r of rows) this.cache.delete(r.token_hash)
   }
 

@@ -7,6 +7,7 @@ import { lockRowForUpdate } from '../storage/db/locks.js'
 import { DEFAULT_PASSWORD_COST, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../auth/passwords.js'
 import { invalid, notFound, unprocessable } from '../errors.js'
 import { checkEmail, checkOwnerName } from './names.js'
+import { recordAudit, type AuditBy } from '../ops/audit.js'
 
 export const USER_TYPE_INDIVIDUAL = 0
 export const USER_TYPE_ORGANIZATION = 1
@@ -52,18 +53,26 @@ export class UserService {
     readonly passwordCost = DEFAULT_PASSWORD_COST,
   ) {}
 
-  async create(input: CreateUserInput): Promise<User> {
+  async create(input: CreateUserInput, by?: AuditBy): Promise<User> {
     const name = checkOwnerName(input.username)
     const email = checkEmail(input.email)
     const password = checkPassword(input.password)
+    const visibility = checkVisibility(input.visibility ?? 'public')
+    const passwordHash = await hashPassword(password, this.passwordCost)
     const t = now()
     try {
-      return await this.db.insertInto('user').values({
-        name, lower_name: name.toLowerCase(), full_name: input.fullName ?? '', email, type: USER_TYPE_INDIVIDUAL,
-        password_hash: await hashPassword(password, this.passwordCost), must_change_password: input.mustChangePassword ? 1 : 0,
-        is_admin: input.isAdmin ? 1 : 0, visibility: checkVisibility(input.visibility ?? 'public'),
-        created_unix: t, updated_unix: t,
-      }).returningAll().executeTakeFirstOrThrow()
+      return await this.db.transaction().execute(async (trx) => {
+        const u = await trx.insertInto('user').values({
+          name, lower_name: name.toLowerCase(), full_name: input.fullName ?? '', email, type: USER_TYPE_INDIVIDUAL,
+          password_hash: passwordHash, must_change_password: input.mustChangePassword ? 1 : 0,
+          is_admin: input.isAdmin ? 1 : 0, visibility, created_unix: t, updated_unix: t,
+        }).returningAll().executeTakeFirstOrThrow()
+        await recordAudit(trx, by, {
+          action: 'user.create', ownerId: u.id, targetType: 'user', target: u.name,
+          detail: { admin: !!input.isAdmin, visibility, must_change_password: !!input.mustChangePassword },
+        })
+        return u
+      })
     } catch (err) {
       if (isUniqueViolation(err)) throw unprocessable(`user or organization '${name}' already exists`)
       throw err
@@ -91,17 +100,28 @@ export class UserService {
     return q.limit(opts.limit ?? 1000).offset(opts.offset ?? 0).execute()
   }
 
-  async update(name: string, changes: UserChanges): Promise<User> {
+  async update(name: string, changes: UserChanges, by?: AuditBy): Promise<User> {
     const user = await this.getIndividual(name)
     const set: Partial<Record<string, unknown>> = { updated_unix: now() }
-    if (changes.email !== undefined) set.email = checkEmail(changes.email)
-    if (changes.fullName !== undefined) set.full_name = String(changes.fullName).slice(0, 255)
-    if (changes.isAdmin !== undefined) set.is_admin = changes.isAdmin ? 1 : 0
-    if (changes.visibility !== undefined) set.visibility = checkVisibility(changes.visibility)
-    if (changes.mustChangePassword !== undefined) set.must_change_password = changes.mustChangePassword ? 1 : 0
-    if (changes.password !== undefined) set.password_hash = await hashPassword(checkPassword(changes.password), this.passwordCost)
-    await this.db.updateTable('user').set(set).where('id', '=', user.id).execute()
-    return (await this.findById(user.id))!
+    // What changed, for the audit log: names and new values, never the password.
+    const changed: Record<string, unknown> = {}
+    if (changes.email !== undefined) changed.email = set.email = checkEmail(changes.email)
+    if (changes.fullName !== undefined) changed.full_name = set.full_name = String(changes.fullName).slice(0, 255)
+    if (changes.isAdmin !== undefined) changed.admin = !!(set.is_admin = changes.isAdmin ? 1 : 0)
+    if (changes.visibility !== undefined) changed.visibility = set.visibility = checkVisibility(changes.visibility)
+    if (changes.mustChangePassword !== undefined) changed.must_change_password = !!(set.must_change_password = changes.mustChangePassword ? 1 : 0)
+    if (changes.password !== undefined) {
+      set.password_hash = await hashPassword(checkPassword(changes.password), this.passwordCost)
+      changed.password = true
+    }
+    return this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('user').set(set).where('id', '=', user.id).execute()
+      const onlyPassword = changes.password !== undefined && Object.keys(changed).every((k) => k === 'password' || k === 'must_change_password')
+      await recordAudit(trx, by, {
+        action: onlyPassword ? 'user.password.change' : 'user.change', ownerId: user.id, targetType: 'user', target: user.name, detail: changed,
+      })
+      return trx.selectFrom('user').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow()
+    })
   }
 
   /**
@@ -122,7 +142,7 @@ export class UserService {
   }
 
   /** Deletes a user; refuses (422) while it owns packages unless purge is set. */
-  async delete(name: string, opts: { purge?: boolean } = {}): Promise<{ purgedPackages: number }> {
+  async delete(name: string, opts: { purge?: boolean } = {}, by?: AuditBy): Promise<{ purgedPackages: number }> {
     const user = await this.getIndividual(name)
     // Rows cascade (tokens, memberships, packages → versions → files); blobs become orphans for the GC job.
     // Locked first, so a package being uploaded for this user is counted, not silently cascaded away.
@@ -132,18 +152,27 @@ export class UserService {
       const n = Number(r?.n ?? 0)
       if (n > 0 && !opts.purge) throw unprocessable(`user '${user.name}' still owns ${n} package(s); delete them first or use purge`)
       await trx.deleteFrom('user').where('id', '=', user.id).execute()
+      await recordAudit(trx, by, { action: 'user.delete', ownerId: user.id, targetType: 'user', target: user.name, detail: n > 0 ? { purged_packages: n } : undefined })
       return { purgedPackages: n }
     })
   }
 
-  async setTotp(userId: number, secret: string | null, recoveryCodes: string[] | null): Promise<void> {
-    await this.db.updateTable('user').set({
-      totp_secret: secret, recovery_codes: recoveryCodes ? JSON.stringify(recoveryCodes) : null, updated_unix: now(),
-    }).where('id', '=', userId).execute()
+  async setTotp(userId: number, secret: string | null, recoveryCodes: string[] | null, by?: AuditBy): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const u = await trx.updateTable('user').set({
+        totp_secret: secret, recovery_codes: recoveryCodes ? JSON.stringify(recoveryCodes) : null, updated_unix: now(),
+      }).where('id', '=', userId).returning('name').executeTakeFirst()
+      if (!u) throw notFound(`user ${userId}`)
+      await recordAudit(trx, by, { action: secret ? 'user.2fa.enable' : 'user.2fa.disable', ownerId: userId, targetType: 'user', target: u.name })
+    })
   }
 
-  async setRecoveryCodes(userId: number, codes: string[]): Promise<void> {
-    await this.db.updateTable('user').set({ recovery_codes: JSON.stringify(codes) }).where('id', '=', userId).execute()
+  async setRecoveryCodes(userId: number, codes: string[], by?: AuditBy): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const u = await trx.updateTable('user').set({ recovery_codes: JSON.stringify(codes) }).where('id', '=', userId).returning('name').executeTakeFirst()
+      if (!u) throw notFound(`user ${userId}`)
+      await recordAudit(trx, by, { action: 'user.2fa.recovery_codes', ownerId: userId, targetType: 'user', target: u.name })
+    })
   }
 }
 

@@ -13,6 +13,11 @@ export interface Actor {
   /** Expanded: a password sign-in has every scope; write:X includes read:X. */
   readonly scopes: ReadonlySet<Scope>
   readonly viaToken: boolean
+  /** The token's name, when signed in with one (for the audit log). */
+  readonly tokenName?: string
+  /** Exchanged by OIDC trusted publishing: the token works only on this owner's packages. */
+  readonly onlyOwnerId?: number
+  readonly oidcPolicyId?: number
 }
 
 export interface OwnerFacts {

@@ -4,6 +4,7 @@ import type { Services } from '../services.js'
 import { withServices } from './index.js'
 import { parseScopes } from '../auth/scopes.js'
 import { checkVisibility } from '../accounts/users.js'
+import { CLI_ACTOR } from '../ops/audit.js'
 
 export function registerAdminUser(user: Command, open: () => Promise<Services>): void {
   user.command('create').description('create a user')
@@ -17,7 +18,7 @@ export function registerAdminUser(user: Command, open: () => Promise<Services>):
       const u = await s.users.create({
         username: o.username, password: o.password, email: o.email, isAdmin: o.admin,
         visibility: checkVisibility(o.visibility), mustChangePassword: o.mustChangePassword,
-      })
+      }, CLI_ACTOR)
       process.stdout.write(`New user '${u.name}' has been successfully created!\n`)
     }))
 
@@ -28,7 +29,7 @@ export function registerAdminUser(user: Command, open: () => Promise<Services>):
     .option('--raw', 'print only the token', false)
     .action(withServices(open, async (s, o: { username: string; tokenName: string; scopes: string; raw: boolean }) => {
       const u = await s.users.getIndividual(o.username)
-      const { token } = await s.tokens.create(u, { name: o.tokenName, scopes: parseScopes(o.scopes) })
+      const { token } = await s.tokens.create(u, { name: o.tokenName, scopes: parseScopes(o.scopes) }, CLI_ACTOR)
       process.stdout.write(o.raw ? `${token}\n` : `Access token was successfully created: ${token}\n`)
     }))
 
@@ -36,7 +37,7 @@ export function registerAdminUser(user: Command, open: () => Promise<Services>):
     .requiredOption('--username <name>')
     .requiredOption('--password <password>')
     .action(withServices(open, async (s, o: { username: string; password: string }) => {
-      const u = await s.users.update(o.username, { password: o.password })
+      const u = await s.users.update(o.username, { password: o.password }, CLI_ACTOR)
       process.stdout.write(`${u.name}'s password has been successfully updated!\n`)
     }))
 

@@ -27,7 +27,7 @@ export async function ensureBootstrapAdmin(services: Services): Promise<void> {
   try {
     await services.users.create({
       username: admin.username, password: admin.password, email: admin.email ?? `${admin.username}@localhost`, isAdmin: true,
-    })
+    }, { userId: null, name: 'WHARF_ADMIN_USERNAME', kind: 'system' })
   } catch (err) {
     // Another instance starting at the same moment may have created it.
     if (err instanceof WharfError && err.kind === 'unprocessable' && (await services.users.findOwner(admin.username))) return

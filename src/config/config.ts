@@ -36,6 +36,8 @@ export interface Config {
   readonly passwordHashCost: number
   /** WHARF_METRICS: GET /metrics; WHARF_METRICS_TOKEN: the Bearer token it then needs. */
   readonly metrics: { readonly enabled: boolean; readonly token?: string }
+  /** WHARF_AUDIT_RETENTION: audit entries older than this are removed; undefined = kept. */
+  readonly auditRetentionMs?: number
   readonly goProxy: GoProxyConfig
 }
 
@@ -128,6 +130,7 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
       enabled: parseBool('WHARF_METRICS', nonEmpty(env, 'WHARF_METRICS') ?? 'false'),
       token: metricsToken(nonEmpty(env, 'WHARF_METRICS_TOKEN')),
     }),
+    auditRetentionMs: optionalRetention(nonEmpty(env, 'WHARF_AUDIT_RETENTION')),
     goProxy: loadGoProxy(env),
   })
 }
@@ -160,6 +163,13 @@ function loadGoProxy(env: Env): GoProxyConfig {
     cacheUnusedMs: positive('WHARF_GO_UPSTREAM_CACHE_UNUSED'),
     sumdb: Object.freeze(setting('WHARF_GO_SUMDB', parseSumdbList) ?? []),
   })
+}
+
+function optionalRetention(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw.trim().toLowerCase() === 'keep') return undefined
+  const ms = parseDuration('WHARF_AUDIT_RETENTION', raw)
+  if (ms < 3_600_000) throw new ConfigError('WHARF_AUDIT_RETENTION', `expected at least 1h (or "keep"), got '${raw}'`)
+  return ms
 }
 
 function metricsToken(raw: string | undefined): string | undefined {

@@ -15,6 +15,7 @@ import { WharfError, conflict, notFound, tooLarge } from '../errors.js'
 import { spoolUpload, verifyChecksums, type ExpectedChecksums, type SpooledUpload } from './upload.js'
 import * as rows from './package-rows.js'
 import { DownloadCounter } from './download-counter.js'
+import type { AuditBy } from '../ops/audit.js'
 
 export interface PackageRef {
   readonly ownerId: number
@@ -61,8 +62,23 @@ export interface OpenedFile extends FileView {
   open(range?: ByteRange): Promise<Readable | Buffer>
 }
 
+/**
+ * A committed-with-it change: the sink (audit log, webhook outbox) writes its rows inside the
+ * transaction of the change, so either both commit or neither does.
+ */
+export type PackageChange =
+  | { readonly kind: 'file.create'; readonly ref: FileRef; readonly versionId: number; readonly versionCreated: boolean; readonly size: number; readonly sha256: string }
+  | { readonly kind: 'file.delete'; readonly ref: FileRef; readonly versionId: number; readonly versionDeleted: boolean; readonly version: VersionView }
+  | { readonly kind: 'version.delete'; readonly ref: VersionRef; readonly versionId: number; readonly files: number; readonly version: VersionView }
+
+export interface PackageChangeSink {
+  record(trx: Kysely<Database>, by: AuditBy | undefined, change: PackageChange): Promise<void>
+}
+
 export type UploadInput = FileRef & {
   readonly creatorId: number | null
+  /** Who uploads, for the audit log. */
+  readonly by?: AuditBy
   /** X-Checksum-* the client announced; a mismatch is a 400 and nothing is stored. */
   readonly expected?: ExpectedChecksums
 } & (
@@ -94,6 +110,7 @@ export class PackageService {
     private readonly blobs: BlobStore,
     private readonly tmpDir: string,
     private readonly limits: Readonly<Record<string, number | undefined>> = {},
+    private readonly changes?: PackageChangeSink,
   ) {
     this.downloads = new DownloadCounter(db)
     this.#small = new SmallBlobCache(blobs)
@@ -155,12 +172,22 @@ export class PackageService {
       const pkg = await rows.findOrInsertPackage(trx, this.flavor, input.ownerId, input.type, input.name)
       const v = await version(trx, pkg.id)
       const blob = await rows.findOrInsertBlob(trx, upload)
+      let f
       try {
-        return await rows.insertFile(trx, { versionId: v.id, blobId: blob.id, name: input.file, isLead })
+        f = await rows.insertFile(trx, { versionId: v.id, blobId: blob.id, name: input.file, isLead })
       } catch (err) {
         if (isUniqueViolation(err)) throw conflict(`file ${input.file} already exists in ${input.name} ${input.version}`)
         throw err
       }
+      if (this.changes) {
+        // Empty versions never survive a commit (pruneEmpty), so one file means this upload made it.
+        const n = await trx.selectFrom('package_file').select((eb) => eb.fn.countAll<number>().as('n')).where('version_id', '=', v.id).executeTakeFirstOrThrow()
+        await this.changes.record(trx, input.by, {
+          kind: 'file.create', ref: { ownerId: input.ownerId, type: input.type, name: pkg.name, version: input.version, file: f.name },
+          versionId: v.id, versionCreated: Number(n.n) === 1, size: upload.size, sha256: upload.sha256,
+        })
+      }
+      return f
     })
     return {
       id: file.id, versionId: file.version_id, name: file.name, isLead: file.is_lead, createdUnix: file.created_unix,
@@ -224,7 +251,7 @@ export class PackageService {
   }
 
   /** Deletes one file; the version goes too when it was its last file, the package with its last version. */
-  async deleteFile(ref: FileRef): Promise<void> {
+  async deleteFile(ref: FileRef, by?: AuditBy): Promise<void> {
     await this.#transaction(async (trx) => {
       const f = await rows.selectFiles(trx)
         .innerJoin('package_version as v', 'v.id', 'f.version_id')
@@ -237,20 +264,31 @@ export class PackageService {
         .executeTakeFirst()
       if (!f) throw notFound(`file ${ref.file}`)
       await rows.lockForDelete(trx, this.flavor, f.packageId, f.versionId)
+      const version = this.changes ? await this.#versionQuery(trx, ref).executeTakeFirstOrThrow() : undefined
       await trx.deleteFrom('package_file').where('id', '=', f.id).execute()
       await rows.pruneEmpty(trx, f.versionId, f.packageId)
+      if (this.changes && version) {
+        const left = await trx.selectFrom('package_version').select('id').where('id', '=', f.versionId).executeTakeFirst()
+        await this.changes.record(trx, by, {
+          kind: 'file.delete', ref: { ...ref, name: version.name, version: version.version, file: f.name },
+          versionId: f.versionId, versionDeleted: !left, version,
+        })
+      }
     })
   }
 
   /** Deletes a version with all its files (and the package when no version is left). */
-  async deleteVersion(ref: VersionRef): Promise<void> {
+  async deleteVersion(ref: VersionRef, by?: AuditBy): Promise<void> {
     await this.#transaction(async (trx) => {
       const v = await this.#versionQuery(trx, ref).executeTakeFirst()
       if (!v) throw notFound(`version ${ref.version} of ${ref.name}`)
       await rows.lockForDelete(trx, this.flavor, v.packageId, v.id)
-      await trx.deleteFrom('package_file').where('version_id', '=', v.id).execute()
+      const files = await trx.deleteFrom('package_file').where('version_id', '=', v.id).executeTakeFirst()
       await trx.deleteFrom('package_version').where('id', '=', v.id).execute()
       await rows.pruneEmpty(trx, v.id, v.packageId)
+      await this.changes?.record(trx, by, {
+        kind: 'version.delete', ref: { ...ref, name: v.name, version: v.version }, versionId: v.id, files: Number(files.numDeletedRows), version: v,
+      })
     })
   }
 

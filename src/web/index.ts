@@ -8,6 +8,7 @@
 //   /-/login, /-/login/2fa, /-/logout      sign in (password, then TOTP or a recovery code) / out
 //   /-/settings[/tokens|/security|/orgs]   account, password, tokens, two-factor, organizations
 //   /-/admin/users                         site admins: create users, admin flag, visibility
+//   /-/admin/audit, /{owner}/-/audit       the audit log (site admins; an owner's owners)
 //   /-/assets/{style.css,copy.js,favicon.svg}
 // Every POST carries a CSRF token (./forms.ts); every response the CSP of ./layout.ts.
 import { createHash } from 'node:crypto'
@@ -22,6 +23,7 @@ import { authRoutes } from './routes/auth.js'
 import { settingsRoutes } from './routes/settings.js'
 import { securityRoutes } from './routes/security.js'
 import { adminRoutes } from './routes/admin.js'
+import { auditRoutes } from './routes/audit.js'
 import { packageRoutes } from './routes/packages.js'
 
 export { sessionResolver } from './sessions.js'
@@ -68,5 +70,6 @@ export async function webPages(app: FastifyInstance): Promise<void> {
   await app.register(settingsRoutes)
   await app.register(securityRoutes)
   await app.register(adminRoutes)
+  await app.register(auditRoutes)
   await app.register(packageRoutes)
 }

@@ -38,7 +38,7 @@ const LOGO = raw('<svg viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke
 export function layout(ctx: PageCtx, title: string, body: Interpolation): Html {
   const u = ctx.user
   const nav = u
-    ? html`<a href="/${u.name}">${u.name}</a><a href="/-/settings">Settings</a>${u.is_admin ? html`<a href="/-/admin/users">Admin</a>` : ''}
+    ? html`<a href="/${u.name}">${u.name}</a><a href="/-/settings">Settings</a>${u.is_admin ? html`<a href="/-/admin/users">Admin</a><a href="/-/admin/audit">Audit</a>` : ''}
       <form class="inline" method="post" action="/-/logout">${csrfField(ctx)}<button type="submit">Sign out</button></form>`
     : html`<a href="/-/login${ctx.path.length < 500 && ctx.path !== '/' ? `?next=${encodeURIComponent(ctx.path)}` : ''}">Sign in</a>`
   return html`<!doctype html>

@@ -5,6 +5,7 @@ import { userRoutes } from './users.js'
 import { tokenRoutes } from './tokens.js'
 import { orgRoutes } from './orgs.js'
 import { packageRoutes } from './packages.js'
+import { auditRoutes } from './audit.js'
 
 export const WHARF_VERSION: string = pkg.version
 
@@ -14,4 +15,5 @@ export const apiV1: FastifyPluginAsync = async (app) => {
   await app.register(tokenRoutes)
   await app.register(orgRoutes)
   await app.register(packageRoutes)
+  await app.register(auditRoutes)
 }

@@ -4,6 +4,7 @@ import type { Actor } from '../../auth/permissions.js'
 import type { User } from '../../storage/db/schema.js'
 import { parseBody, requireScope } from './guards.js'
 import { orgJson, teamJson, userJson } from './shapes.js'
+import { auditBy } from '../audit-by.js'
 import { forbidden, invalid, notFound } from '../../errors.js'
 import { VISIBILITIES } from '../../accounts/users.js'
 import { PACKAGES_ACCESS } from '../../accounts/orgs.js'
@@ -44,7 +45,7 @@ export const orgRoutes: FastifyPluginAsync = async (app) => {
   app.post('/orgs', async (req, reply) => {
     const { user } = requireScope(req, 'write:organization')
     const b = parseBody(CreateOrg, req.body)
-    const org = await orgs.create({ name: b.username, visibility: b.visibility, fullName: b.full_name }, user)
+    const org = await orgs.create({ name: b.username, visibility: b.visibility, fullName: b.full_name }, user, auditBy(req))
     return reply.code(201).send(orgJson(org, base()))
   })
 
@@ -57,7 +58,7 @@ export const orgRoutes: FastifyPluginAsync = async (app) => {
     const { actor } = requireScope(req, 'write:organization')
     const org = await visibleOrg(actor, req.params.org)
     await requireOrgOwner(actor, org)
-    await orgs.delete(org)
+    await orgs.delete(org, auditBy(req))
     return reply.code(204).send()
   })
 
@@ -78,7 +79,7 @@ export const orgRoutes: FastifyPluginAsync = async (app) => {
     const fromPermission = b.permission === 'owner' ? 'admin' : b.permission
     const packagesAccess = access.safeParse(fromMap ?? (b.units && !b.units.includes('repo.packages') ? 'none' : fromPermission ?? 'none'))
     if (!packagesAccess.success) throw invalid('units_map["repo.packages"] must be none, read, write or admin')
-    const team = await orgs.createTeam(org, { name: b.name, description: b.description, packagesAccess: packagesAccess.data })
+    const team = await orgs.createTeam(org, { name: b.name, description: b.description, packagesAccess: packagesAccess.data }, auditBy(req))
     return reply.code(201).send(teamJson(team, org, base()))
   })
 
@@ -105,7 +106,7 @@ export const orgRoutes: FastifyPluginAsync = async (app) => {
     const { actor } = requireScope(req, 'write:organization')
     const { team, org } = await teamAndOrg(actor, req.params.id)
     await requireOrgOwner(actor, org)
-    await orgs.addMember(team, await users.getIndividual(req.params.username))
+    await orgs.addMember(team, await users.getIndividual(req.params.username), auditBy(req))
     return reply.code(204).send()
   })
 
@@ -113,7 +114,7 @@ export const orgRoutes: FastifyPluginAsync = async (app) => {
     const { actor } = requireScope(req, 'write:organization')
     const { team, org } = await teamAndOrg(actor, req.params.id)
     await requireOrgOwner(actor, org)
-    await orgs.removeMember(team, await users.getIndividual(req.params.username))
+    await orgs.removeMember(team, await users.getIndividual(req.params.username), auditBy(req))
     return reply.code(204).send()
   })
 }

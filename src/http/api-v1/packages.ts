@@ -7,6 +7,7 @@ import type { VersionRef, VersionView } from '../../packages/package-service.js'
 import { parseQuery, q, PACKAGE_TYPE } from '../query.js'
 import { signedIn } from './guards.js'
 import { publicBase, userJson } from './shapes.js'
+import { auditBy } from '../audit-by.js'
 
 const DEFAULT_LIMIT = 30
 const MAX_LIMIT = 50
@@ -83,7 +84,7 @@ export const packageRoutes: FastifyPluginAsync = async (app) => {
 
   app.delete<{ Params: VersionParams }>('/packages/:owner/:type/:name/:version', async (req, reply) => {
     const owner = await ownerFor(req, req.params.owner, 'write')
-    await packages.deleteVersion(versionRef(owner, req.params))
+    await packages.deleteVersion(versionRef(owner, req.params), auditBy(req))
     return reply.code(204).send()
   })
 
@@ -97,7 +98,7 @@ export const packageRoutes: FastifyPluginAsync = async (app) => {
 }
 
 /** X-Total-Count and a Link header with first/prev/next/last, as Gitea's API sets them. */
-function setPaging(req: FastifyRequest, reply: FastifyReply, base: URL, p: { page: number; limit: number; total: number }): void {
+export function setPaging(req: FastifyRequest, reply: FastifyReply, base: URL, p: { page: number; limit: number; total: number }): void {
   const lastPage = Math.max(1, Math.ceil(p.total / p.limit))
   const here = new URL(req.url, base)
   const baseUrl = new URL(`${publicBase(base)}${here.pathname}`)

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { parseBody, requirePasswordAuth } from './guards.js'
 import { tokenJson } from './shapes.js'
+import { auditBy } from '../audit-by.js'
 import { forbidden } from '../../errors.js'
 
 const CreateToken = z.object({
@@ -28,13 +29,13 @@ export const tokenRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { username: string } }>('/users/:username/tokens', async (req, reply) => {
     const u = await target(req)
     const b = parseBody(CreateToken, req.body)
-    const { token, row } = await tokens.create(u, { name: b.name, scopes: b.scopes })
+    const { token, row } = await tokens.create(u, { name: b.name, scopes: b.scopes }, auditBy(req))
     return reply.code(201).send(tokenJson(row, token))
   })
 
   app.delete<{ Params: { username: string; token: string } }>('/users/:username/tokens/:token', async (req, reply) => {
     const u = await target(req)
-    await tokens.delete(u, req.params.token)
+    await tokens.delete(u, req.params.token, auditBy(req))
     return reply.code(204).send()
   })
 }

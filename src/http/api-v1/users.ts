@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { parseBody, requireScope, requireSiteAdmin } from './guards.js'
 import { parseQuery, q } from '../query.js'
 import { userJson } from './shapes.js'
+import { auditBy } from '../audit-by.js'
 import { notFound, unprocessable } from '../../errors.js'
 import { USER_TYPE_INDIVIDUAL, VISIBILITIES } from '../../accounts/users.js'
 
@@ -55,7 +56,7 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
     const u = await users.create({
       username: b.username, email: b.email, password: b.password, visibility: b.visibility,
       mustChangePassword: b.must_change_password, fullName: b.full_name, isAdmin: b.admin,
-    })
+    }, auditBy(req))
     return reply.code(201).send(userJson(u, base()))
   })
 
@@ -65,7 +66,7 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
     const u = await users.update(req.params.username, {
       email: b.email, password: b.password, isAdmin: b.admin, visibility: b.visibility,
       fullName: b.full_name, mustChangePassword: b.must_change_password,
-    })
+    }, auditBy(req))
     tokens.invalidateUser(u.id)
     if (b.password !== undefined) auth.forgetUser(u.id)
     return userJson(u, base())
@@ -75,7 +76,7 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
     const { actor } = requireSiteAdmin(req, 'write:admin')
     const target = await users.getIndividual(req.params.username)
     if (target.id === actor.userId) throw unprocessable('you cannot delete yourself')
-    await users.delete(req.params.username, { purge: parseQuery(req.query, { purge: q.bool() }).purge ?? false })
+    await users.delete(req.params.username, { purge: parseQuery(req.query, { purge: q.bool() }).purge ?? false }, auditBy(req))
     tokens.invalidateUser(target.id)
     auth.forgetUser(target.id)
     return reply.code(204).send()

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream'
 import { conflict, notFound, tooLarge } from '../../errors.js'
 import { sendContinue } from '../../http/expect-continue.js'
 import { sendBlob } from '../../http/send-blob.js'
+import { auditBy } from '../../http/audit-by.js'
 import { checkChecksumFormat, type ExpectedChecksums } from '../../packages/upload.js'
 import { isValidRef, validateRef } from './validate.js'
 
@@ -48,7 +49,7 @@ export const routes: FastifyPluginAsync = async (app) => {
     sendContinue(req, reply)
     await packages.addFile({
       // Fastify skips the parser for a body it knows is empty; the raw request is that empty body.
-      ...ref, creatorId: req.actor!.userId, body: (req.body as Readable | undefined) ?? req.raw, expected,
+      ...ref, creatorId: req.actor!.userId, by: auditBy(req), body: (req.body as Readable | undefined) ?? req.raw, expected,
     })
     return reply.code(201).send()
   })
@@ -69,7 +70,7 @@ export const routes: FastifyPluginAsync = async (app) => {
     const owner = await access.require(req.actor, req.params.owner, 'write')
     const ref = { ownerId: owner.id, type: TYPE, name: req.params.name, version: req.params.version, file: req.params.file }
     if (!isValidRef(ref)) throw notFound(`file ${ref.file}`)
-    await packages.deleteFile(ref)
+    await packages.deleteFile(ref, auditBy(req))
     return reply.code(204).send()
   })
 
@@ -77,7 +78,7 @@ export const routes: FastifyPluginAsync = async (app) => {
     const owner = await access.require(req.actor, req.params.owner, 'write')
     const ref = { ownerId: owner.id, type: TYPE, name: req.params.name, version: req.params.version }
     if (!isValidRef(ref)) throw notFound(`version ${ref.version} of ${ref.name}`)
-    await packages.deleteVersion(ref)
+    await packages.deleteVersion(ref, auditBy(req))
     return reply.code(204).send()
   })
 }

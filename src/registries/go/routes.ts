@@ -4,6 +4,7 @@
 // Module paths contain slashes, so every read goes through one wildcard route and is dispatched
 // on parseGoProxyPath. The router has already percent-decoded the path ("%21" → "!"); the case
 // escapes ("!a" → "A") are decoded by the parser, and lookups ignore case.
+import { auditBy } from '../../http/audit-by.js'
 import { rm } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
@@ -58,7 +59,7 @@ export const routes: FastifyPluginAsync = async (app) => {
       const metadata: GoVersionMetadata = { goMod: info.goMod, goModSynthesized: info.goModSynthesized }
       await packages.createVersionWithFile({
         // Already spooled and hashed: the service moves this file into the blob store as it is.
-        ...ref, file: `${info.version}.zip`, creatorId: req.actor!.userId, spooled: upload,
+        ...ref, file: `${info.version}.zip`, creatorId: req.actor!.userId, by: auditBy(req), spooled: upload,
         metadataJson: JSON.stringify(metadata), isLead: true,
       })
     } finally {

@@ -50,6 +50,10 @@ export interface AccessTokenTable {
   scopes: string
   created_unix: number
   last_used_unix: number | null
+  /** Exchanged (OIDC) tokens expire; null = never. */
+  expires_unix: Generated<number | null>
+  /** When set, the token works only on this owner's packages. */
+  only_owner_id: Generated<number | null>
 }
 
 export interface PackageTable {
@@ -131,6 +135,72 @@ export interface GoProxyLeaseTable {
   expires_unix: number
 }
 
+export type AuditActorKind = 'password' | 'token' | 'session' | 'job' | 'cli' | 'oidc' | 'anonymous' | 'system'
+
+export interface AuditLogTable {
+  id: Generated<number>
+  created_unix: number
+  actor_id: number | null
+  actor_name: string
+  actor_kind: AuditActorKind
+  token_name: string | null
+  client_ip: string | null
+  action: string
+  owner_id: number | null
+  target_type: string
+  target: string
+  detail_json: string | null
+}
+
+export interface WebhookTable {
+  id: Generated<number>
+  owner_id: number
+  type: string
+  url: string
+  http_method: string
+  content_type: string
+  secret: string
+  authorization_header: string
+  events: string
+  active: number
+  created_unix: number
+  updated_unix: number
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed'
+
+export interface WebhookDeliveryTable {
+  id: Generated<number>
+  hook_id: number
+  uuid: string
+  event: string
+  action: string
+  payload: string
+  is_test: number
+  status: DeliveryStatus
+  attempts: number
+  next_attempt_ms: number
+  lease_until_ms: number
+  response_status: number | null
+  error: string | null
+  duration_ms: number | null
+  created_unix: number
+  last_attempt_unix: number | null
+}
+
+export interface OidcPolicyTable {
+  id: Generated<number>
+  owner_id: number
+  creator_id: number
+  name: string
+  issuer: string
+  audience: string
+  claims_json: string
+  scopes: string
+  token_ttl_s: number
+  created_unix: number
+}
+
 export interface Database {
   user: UserTable
   team: TeamTable
@@ -144,6 +214,10 @@ export interface Database {
   go_proxy_version: GoProxyVersionTable
   go_proxy_answer: GoProxyAnswerTable
   go_proxy_lease: GoProxyLeaseTable
+  audit_log: AuditLogTable
+  webhook: WebhookTable
+  webhook_delivery: WebhookDeliveryTable
+  oidc_policy: OidcPolicyTable
 }
 
 export type User = Selectable<UserTable>
@@ -155,3 +229,7 @@ export type PackageVersion = Selectable<PackageVersionTable>
 export type PackageFile = Selectable<PackageFileTable>
 export type PackageBlob = Selectable<PackageBlobTable>
 export type Session = Selectable<SessionTable>
+export type AuditLog = Selectable<AuditLogTable>
+export type Webhook = Selectable<WebhookTable>
+export type WebhookDelivery = Selectable<WebhookDeliveryTable>
+export type OidcPolicy = Selectable<OidcPolicyTable>

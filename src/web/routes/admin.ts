@@ -1,4 +1,5 @@
 // Site administration: list users, create one, make or unmake admins, change visibility.
+import { auditBy } from '../../http/audit-by.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { WharfError } from '../../errors.js'
 import { USER_TYPE_ORGANIZATION, VISIBILITIES } from '../../accounts/users.js'
@@ -53,7 +54,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       await s.users.create({
         username: draft.username!, email: draft.email, password: field(form, 'password', true),
         isAdmin: draft.admin, visibility: (draft.visibility || 'public') as Visibility,
-      })
+      }, auditBy(req))
     } catch (err) {
       if (err instanceof WharfError && (err.kind === 'invalid' || err.kind === 'unprocessable')) {
         return usersPage(req, reply, me, { status: 400, msg: { kind: 'error', text: `Could not create the user: ${err.message}.` }, draft })
@@ -71,11 +72,11 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     const visibility = field(form, 'visibility')
     try {
       if (target.type === USER_TYPE_ORGANIZATION) {
-        await s.orgs.update(target, { visibility: visibility as Visibility })
+        await s.orgs.update(target, { visibility: visibility as Visibility }, auditBy(req))
       } else {
         // An admin cannot demote themselves here (the checkbox is disabled): it would lock them out.
         const isAdmin = target.id === me.id ? true : field(form, 'admin') === '1'
-        await s.users.update(target.name, { visibility: visibility as Visibility, isAdmin })
+        await s.users.update(target.name, { visibility: visibility as Visibility, isAdmin }, auditBy(req))
         s.tokens.invalidateUser(target.id)
       }
     } catch (err) {

@@ -140,7 +140,7 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     } else {
       const rest = useRecoveryCode(user.recovery_codes, code)
       if (rest) {
-        await s.users.setRecoveryCodes(user.id, rest)
+        await s.users.setRecoveryCodes(user.id, rest, { userId: user.id, name: user.name, kind: 'session', ip: req.ip })
         ok = true
       }
     }

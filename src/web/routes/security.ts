@@ -1,5 +1,6 @@
 // Two-factor authentication (TOTP): enrol with a QR code or the typed secret, confirm with a code,
 // get ten one-time recovery codes, regenerate them, or turn 2FA off (with the password).
+import { auditBy } from '../../http/audit-by.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import QRCode from 'qrcode'
 import { verifyPassword } from '../../auth/passwords.js'
@@ -104,7 +105,7 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
       return enrolPage(req, reply, user, secret, 400, 'That code is not valid. Check that your device’s clock is right and try the next code.')
     }
     const codes = generateRecoveryCodes()
-    await s.users.setTotp(user.id, secret, codes.map(hashRecoveryCode))
+    await s.users.setTotp(user.id, secret, codes.map(hashRecoveryCode), auditBy(req))
     s.auth.forgetUser(user.id)
     await sessionStore(s).deleteOthers(user.id, readCookie(req, SESSION_COOKIE))
     return codesPage(req, reply, codes, 'Two-factor authentication is on.')
@@ -117,7 +118,7 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
       return statusPage(req, reply, user, 400, { kind: 'error', text: 'That code is not valid.' })
     }
     const codes = generateRecoveryCodes()
-    await s.users.setRecoveryCodes(user.id, codes.map(hashRecoveryCode))
+    await s.users.setRecoveryCodes(user.id, codes.map(hashRecoveryCode), auditBy(req))
     return codesPage(req, reply, codes, 'New recovery codes made; the old ones no longer work.')
   })
 
@@ -127,7 +128,7 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
     if (!(await verifyPassword(field(formOf(req), 'password', true), user.password_hash))) {
       return statusPage(req, reply, user, 400, { kind: 'error', text: 'The password is wrong.' })
     }
-    await s.users.setTotp(user.id, null, null)
+    await s.users.setTotp(user.id, null, null, auditBy(req))
     s.auth.forgetUser(user.id)
     const updated = (await s.users.findById(user.id))!
     return statusPage(req, reply, updated, 200, { kind: 'ok', text: 'Two-factor authentication is off.' })

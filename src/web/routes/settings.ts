@@ -1,4 +1,5 @@
 // Account settings: password, access tokens, organizations. Two-factor lives in ./security.ts.
+import { auditBy } from '../../http/audit-by.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { WharfError } from '../../errors.js'
 import { ALL_SCOPES } from '../../auth/scopes.js'
@@ -88,7 +89,7 @@ export async function settingsRoutes(app: FastifyInstance): Promise<void> {
       return accountPage(req, reply, user, 400, { kind: 'error', text: 'The two new passwords differ.' })
     }
     try {
-      await s.users.update(user.name, { password: next, mustChangePassword: false })
+      await s.users.update(user.name, { password: next, mustChangePassword: false }, auditBy(req))
     } catch (err) {
       if (err instanceof WharfError && err.kind === 'invalid') return accountPage(req, reply, user, 400, { kind: 'error', text: `${err.message}.` })
       throw err
@@ -112,7 +113,7 @@ export async function settingsRoutes(app: FastifyInstance): Promise<void> {
     if (!name) return fail('Give the token a name.')
     if (scopes.length === 0) return fail('Choose at least one scope.')
     try {
-      const created = await s.tokens.create(user, { name, scopes })
+      const created = await s.tokens.create(user, { name, scopes }, auditBy(req))
       return tokensPage(req, reply, await s.tokens.list(user), { created: { name, token: created.token } })
     } catch (err) {
       if (err instanceof WharfError && (err.kind === 'invalid' || err.kind === 'unprocessable')) return fail(`${err.message}.`)
@@ -123,7 +124,7 @@ export async function settingsRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Params: { id: string } }>('/-/settings/tokens/:id/delete', async (req, reply) => {
     const user = requireUser(req)
     if (!/^\d{1,15}$/.test(req.params.id)) throw new WharfError('not_found', 'no such token')
-    await s.tokens.delete(user, req.params.id)
+    await s.tokens.delete(user, req.params.id, auditBy(req))
     return reply.redirect('/-/settings/tokens', 303)
   })
 

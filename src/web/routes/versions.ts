@@ -1,4 +1,5 @@
 // A package (its versions) and a version (files, checksums, install instructions, delete).
+import { auditBy } from '../../http/audit-by.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { WharfError } from '../../errors.js'
 import type { User } from '../../storage/db/schema.js'
@@ -161,7 +162,7 @@ ${error ? flash('error', error) : ''}
     if (field(formOf(req), 'confirm') !== 'yes') return confirmPage(req, reply, 400, 'Tick the box to confirm.')
     const { owner, version: v } = await loadVersion(req)
     await s.access.require(req.actor, owner.name, 'write')
-    await s.packages.deleteVersion({ ownerId: owner.id, type: v.type, name: v.name, version: v.version })
+    await s.packages.deleteVersion({ ownerId: owner.id, type: v.type, name: v.name, version: v.version }, auditBy(req))
     const left = await s.packages.listVersionsOfPackage({ ownerId: owner.id, type: v.type, name: v.name })
     return reply.redirect(left.length > 0 ? packagePath(owner.name, v.type, v.name) : `/${encodeURIComponent(owner.name)}`, 303)
   })

@@ -3,10 +3,12 @@ import type { Kysely } from 'kysely'
 import type { Flavor } from './flavor.js'
 import * as m0001 from './0001-initial.js'
 import * as m0005 from './0005-go-proxy.js'
+import * as m0006 from './0006-ops.js'
 
 export interface WharfMigration { up(db: Kysely<any>, flavor: Flavor): Promise<void> }
 
 export const migrations: Record<string, WharfMigration> = {
   '0001-initial': m0001,
   '0005-go-proxy': m0005,
+  '0006-ops': m0006,
 }
