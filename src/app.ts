@@ -6,6 +6,7 @@ import type { Services } from './services.js'
 import { errorHandler, sendError, setPageErrorRenderer } from './http/error-handler.js'
 import { authPlugin, type SessionResolver } from './http/auth-plugin.js'
 import { expectContinueHooks, routeExpectContinue } from './http/expect-continue.js'
+import { lingeringClose } from './http/lingering-close.js'
 import { healthRoutes } from './http/health.js'
 import { metricsPlugin } from './http/metrics.js'
 import { apiV1 } from './http/api-v1/index.js'
@@ -40,6 +41,7 @@ export async function buildApp(services: Services, ext: AppExtensions = {}): Pro
   if (config.tls) opts.https = { cert: config.tls.cert, key: config.tls.key }
   const app = Fastify(opts) as unknown as FastifyInstance
   routeExpectContinue(app.server)
+  lingeringClose(app.server)
   app.decorate('services', services)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => sendError(req, reply, 404, 'not found'))
