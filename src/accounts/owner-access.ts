@@ -6,6 +6,13 @@ import { WharfError, forbidden, notFound } from '../errors.js'
 import { USER_TYPE_ORGANIZATION, type UserService } from './users.js'
 import type { OrgService } from './orgs.js'
 
+/**
+ * Which owners an actor may read, in a form a listing query can use: everything (site admins),
+ * nothing (anonymous under WHARF_REQUIRE_SIGNIN_VIEW), or public owners plus, for a signed-in
+ * actor, limited ones and the listed ids (itself and its organizations).
+ */
+export type ReadScope = { all: true } | { none: true } | { ids: number[]; limited: boolean }
+
 export class OwnerAccess {
   constructor(private readonly users: UserService, private readonly orgs: OrgService, private readonly config: Config) {}
 
@@ -36,6 +43,15 @@ export class OwnerAccess {
       case 'hide': throw notFound(`owner '${ownerName}'`)
       case 'deny': throw forbidden(`you may not ${need === 'write' ? 'change' : 'read'} the packages of '${owner.name}'`)
     }
+  }
+
+  /** The set-wise form of decide(…, 'read') for listings; rows are still re-checked with canRead. */
+  async readScope(actor: Actor | null): Promise<ReadScope> {
+    if (actor?.isAdmin) return { all: true }
+    if (!actor && this.config.requireSignInView) return { none: true }
+    if (!actor) return { ids: [], limited: false }
+    const orgs = await this.orgs.listOrgsOf(actor.userId)
+    return { ids: [actor.userId, ...orgs.map((o) => o.id)], limited: true }
   }
 
   /** True when the actor may read the owner's packages (listing pages, search). */

@@ -7,7 +7,7 @@ import { packageTypes, findPackageType } from '../../registries/index.js'
 import type { User } from '../../storage/db/schema.js'
 import { html, type Html } from '../html.js'
 import { formatTime, layout, pageCtx, pager, sendPage, visibilityBadge } from '../layout.js'
-import { filterReadable, listPackages, readableOwners, type PackageRow } from '../package-queries.js'
+import type { PackageRow } from '../../packages/catalogue.js'
 import { versionRoutes } from './versions.js'
 
 export const PAGE_SIZE = 20
@@ -49,7 +49,7 @@ async function ownerPage(req: FastifyRequest<{ Params: { owner: string } }>, rep
   const p = listParams(req.query)
   const owner = await s.access.require(req.actor, req.params.owner.slice(0, 100), 'read')
   const isOrg = owner.type === USER_TYPE_ORGANIZATION
-  const { rows, total } = await listPackages(s.db, { owner: owner.id }, { ...p, limit: PAGE_SIZE })
+  const { rows, total } = await s.catalogue.ofOwner(owner, { ...p, limit: PAGE_SIZE })
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE))
   const canSeeTeams = isOrg && req.actor && (req.actor.isAdmin || (await s.orgs.membership(owner.id, req.actor.userId)).isMember)
   const base = `/${encodeURIComponent(owner.name)}`
@@ -91,14 +91,12 @@ export async function packageRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/', async (req, reply) => {
     const p = listParams(req.query)
-    const scope = await readableOwners(s, req.actor)
+    const { rows: visible, total, signInRequired } = await s.catalogue.search(req.actor, { ...p, limit: PAGE_SIZE })
     const ctx = pageCtx(req, reply)
-    if ('none' in scope) {
+    if (signInRequired) {
       return sendPage(reply, 200, layout(ctx, 'Explore', html`<h1>Explore packages</h1>
 <p class="empty">This registry is private. <a href="/-/login">Sign in</a> to see its packages.</p>`))
     }
-    const { rows, total } = await listPackages(s.db, scope, { ...p, limit: PAGE_SIZE })
-    const visible = await filterReadable(s, req.actor, rows)
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE))
     return sendPage(reply, 200, layout(ctx, 'Explore', html`<h1>Explore packages</h1>
 ${searchForm('/', p, 'Search packages')}

@@ -7,7 +7,6 @@ import type { VersionView } from '../../packages/package-service.js'
 import { html } from '../html.js'
 import { copyButton, csrfField, flash, formatSize, formatTime, layout, pageCtx, sendPage, visibilityBadge } from '../layout.js'
 import { field, formOf } from '../forms.js'
-import { userNames } from '../package-queries.js'
 import { findPackageType } from '../../registries/index.js'
 import type { RegistryModule } from '../../registries/registry-module.js'
 import { packagePath, typeName } from './packages.js'
@@ -66,7 +65,7 @@ export async function versionRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: PkgParams }>('/:owner/-/packages/:type/:name', async (req, reply) => {
     const { owner, versions } = await loadPackage(req)
     const pkg = versions[0]!
-    const creators = await userNames(s.db, versions.map((v) => v.creatorId))
+    const creators = await s.catalogue.userNames(versions.map((v) => v.creatorId))
     const downloads = versions.reduce((n, v) => n + Number(v.downloadCount), 0)
     const ctx = pageCtx(req, reply)
     const base = packagePath(owner.name, pkg.type, pkg.name)
@@ -96,7 +95,7 @@ ${crumbs(owner.name, pkg.type, pkg.name)}
     const { owner, module, version: v } = await loadVersion(req)
     const files = await s.packages.listFiles(v.id)
     const parts = await module.web.versionPage?.({ services: s, owner, version: v, files }) ?? {}
-    const creator = v.creatorId !== null ? (await userNames(s.db, [v.creatorId])).get(v.creatorId) : undefined
+    const creator = v.creatorId !== null ? (await s.catalogue.userNames([v.creatorId])).get(v.creatorId) : undefined
     const canWrite = await s.access.canWrite(req.actor, owner)
     const ref = { base: s.publicUrl(), owner: owner.name, ownerPublic: owner.visibility === 'public', name: v.name, version: v.version }
     const ctx = pageCtx(req, reply)

@@ -1,10 +1,12 @@
-// Read-only listings the pages need and PackageService does not offer: packages (not versions) across
-// every owner the visitor may read, newest first. Everything that changes data goes through
-// services.packages.
+// The package catalogue: packages (not versions) across every owner a visitor may read, or of one
+// owner, newest first, with a name search. Which owners are readable comes from OwnerAccess (the
+// permission rules live there, not here); every row is re-checked with access.canRead before it is
+// returned. Everything that changes data goes through PackageService.
 import { sql, type Expression, type Kysely, type SqlBool } from 'kysely'
 import type { Database, User } from '../storage/db/schema.js'
 import type { Actor } from '../auth/permissions.js'
-import type { Services } from '../services.js'
+import type { OwnerAccess, ReadScope } from '../accounts/owner-access.js'
+import type { UserService } from '../accounts/users.js'
 
 export interface PackageRow {
   id: number
@@ -24,26 +26,47 @@ export interface ListQuery {
   limit: number
 }
 
-/**
- * Which owners a visitor may read, as SQL. Mirrors decide() in auth/permissions.ts for a web visitor
- * (a session has every scope): public owners, limited ones for anyone signed in, the user itself and
- * the organizations it belongs to; site admins read everything. Rows are re-checked with
- * access.canRead before they are shown.
- */
-export async function readableOwners(s: Services, actor: Actor | null): Promise<{ all: true } | { none: true } | { ids: number[]; limited: boolean }> {
-  if (actor?.isAdmin) return { all: true }
-  if (!actor && s.config.requireSignInView) return { none: true }
-  if (!actor) return { ids: [], limited: false }
-  const orgs = await s.orgs.listOrgsOf(actor.userId)
-  return { ids: [actor.userId, ...orgs.map((o) => o.id)], limited: true }
+export class PackageCatalogue {
+  constructor(private readonly db: Kysely<Database>, private readonly users: UserService, private readonly access: OwnerAccess) {}
+
+  /** The packages the actor may read; `signInRequired` when nothing is readable without signing in. */
+  async search(actor: Actor | null, query: ListQuery): Promise<{ rows: PackageRow[]; total: number; signInRequired?: true }> {
+    const scope = await this.access.readScope(actor)
+    if ('none' in scope) return { rows: [], total: 0, signInRequired: true }
+    const { rows, total } = await listPackages(this.db, scope, query)
+    return { rows: await this.filterReadable(actor, rows), total }
+  }
+
+  /** One owner's packages; the caller has checked the actor may read that owner (access.require). */
+  async ofOwner(owner: User, query: ListQuery): Promise<{ rows: PackageRow[]; total: number }> {
+    return listPackages(this.db, { owner: owner.id }, query)
+  }
+
+  /** Names of users by id, for "published by" columns. */
+  async userNames(ids: Array<number | null>): Promise<Map<number, string>> {
+    const wanted = [...new Set(ids.filter((i): i is number => i !== null))]
+    if (wanted.length === 0) return new Map()
+    const rows = await this.db.selectFrom('user').select(['id', 'name']).where('id', 'in', wanted).execute()
+    return new Map(rows.map((r) => [r.id, r.name]))
+  }
+
+  /** Distinct owners of a page of rows, each re-checked with access.canRead (defence in depth). */
+  private async filterReadable(actor: Actor | null, rows: PackageRow[]): Promise<PackageRow[]> {
+    const owners = new Map<string, boolean>()
+    for (const r of rows) {
+      if (owners.has(r.owner)) continue
+      const o = await this.users.findOwner(r.owner)
+      owners.set(r.owner, !!o && await this.access.canRead(actor, o))
+    }
+    return rows.filter((r) => owners.get(r.owner))
+  }
 }
 
 function escapeLike(q: string): string {
   return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 }
 
-export async function listPackages(db: Kysely<Database>, scope: Awaited<ReturnType<typeof readableOwners>> | { owner: number }, query: ListQuery): Promise<{ rows: PackageRow[]; total: number }> {
-  if ('none' in scope) return { rows: [], total: 0 }
+async function listPackages(db: Kysely<Database>, scope: Exclude<ReadScope, { none: true }> | { owner: number }, query: ListQuery): Promise<{ rows: PackageRow[]; total: number }> {
   let base = db.selectFrom('package as p').innerJoin('user as u', 'u.id', 'p.owner_id')
     .where(({ exists, selectFrom }) => exists(selectFrom('package_version as v0').select(sql.lit(1).as('one')).whereRef('v0.package_id', '=', 'p.id')))
   if ('owner' in scope) base = base.where('p.owner_id', '=', scope.owner)
@@ -83,23 +106,4 @@ export async function listPackages(db: Kysely<Database>, scope: Awaited<ReturnTy
       updated: Number(r.updated ?? 0), versions: Number(r.versions ?? 0), latest: latest.get(r.id) ?? '',
     })),
   }
-}
-
-/** Names of users by id, for "created by" columns. */
-export async function userNames(db: Kysely<Database>, ids: Array<number | null>): Promise<Map<number, string>> {
-  const wanted = [...new Set(ids.filter((i): i is number => i !== null))]
-  if (wanted.length === 0) return new Map()
-  const rows = await db.selectFrom('user').select(['id', 'name']).where('id', 'in', wanted).execute()
-  return new Map(rows.map((r) => [r.id, r.name]))
-}
-
-/** Distinct owners of a page of rows, each re-checked with access.canRead (defence in depth). */
-export async function filterReadable(s: Services, actor: Actor | null, rows: PackageRow[]): Promise<PackageRow[]> {
-  const owners = new Map<string, boolean>()
-  for (const r of rows) {
-    if (owners.has(r.owner)) continue
-    const o: User | undefined = await s.users.findOwner(r.owner)
-    owners.set(r.owner, !!o && await s.access.canRead(actor, o))
-  }
-  return rows.filter((r) => owners.get(r.owner))
 }
