@@ -4,7 +4,7 @@
 // RFC 9110 §13 (conditional requests) and §14 (ranges).
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
-import type { ByteRange } from '../storage/blobs/blob-store.js'
+import { blobKey, type BlobStore, type ByteRange } from '../storage/blobs/blob-store.js'
 
 export interface SendableBlob {
   readonly name: string
@@ -24,6 +24,11 @@ export type SendOutcome = 'full' | 'partial' | 'head' | 'not-modified' | 'unsati
 export interface SendBlobOptions {
   contentType?: string
 }
+
+/** Lifetime of the presigned URL a 307 of WHARF_STORAGE_SERVE_DIRECT=true points at. */
+export const PRESIGN_SECONDS = 300
+/** The nginx `internal` location WHARF_STORAGE_SERVE_DIRECT=x-accel redirects into (README shows the block). */
+export const X_ACCEL_PREFIX = '/_wharf_blobs/'
 
 export async function sendBlob(req: FastifyRequest, reply: FastifyReply, blob: SendableBlob, opts: SendBlobOptions = {}): Promise<SendOutcome> {
   const etag = `"${blob.sha256}"`
@@ -49,6 +54,28 @@ export async function sendBlob(req: FastifyRequest, reply: FastifyReply, blob: S
 
   const head = req.method === 'HEAD'
   const range = rangeFor(req, etag, blob.createdUnix, blob.size)
+  // WHARF_STORAGE_SERVE_DIRECT: the bytes of a GET come from the store (or nginx), never through here;
+  // everything before this point (access, 304) and HEAD are still answered by Wharf.
+  const direct = req.server.services.config.serveDirect
+  if (direct !== 'off' && !head && range !== 'unsatisfiable') {
+    const blobs: BlobStore = req.server.services.blobs
+    const key = blobKey(blob.sha256)
+    if (direct === 'redirect' && blobs.presign) {
+      const location = await blobs.presign(key, {
+        expiresInSeconds: PRESIGN_SECONDS, contentDisposition: contentDisposition(blob.name),
+        contentType: opts.contentType ?? 'application/octet-stream',
+      })
+      // The redirect itself must not outlive the URL it points at.
+      reply.code(307).header('location', location).header('cache-control', 'private, no-store').send()
+      return range ? 'partial' : 'full'
+    }
+    if (direct === 'x-accel' && blobs.relativePath) {
+      // nginx serves the file (and the Range) from its internal location; it keeps Content-Type,
+      // Content-Disposition, Accept-Ranges and Cache-Control of this answer, the block adds the rest.
+      reply.code(200).header('x-accel-redirect', `${X_ACCEL_PREFIX}${blobs.relativePath(key)}`).send('')
+      return range ? 'partial' : 'full'
+    }
+  }
   if (range === 'unsatisfiable') {
     reply.removeHeader('content-disposition')
     reply.code(416).header('content-range', `bytes */${blob.size}`).type('text/plain; charset=utf-8')

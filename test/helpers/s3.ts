@@ -59,6 +59,7 @@ export function s3Skip(): string | false {
 }
 
 export function s3Client(env: S3TestEnv): S3Client {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true' // as the store does
   return new S3Client({
     endpoint: env.endpoint, region: env.region, forcePathStyle: true,
     credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
