@@ -15,6 +15,7 @@ import type { BlobStore } from './storage/blobs/blob-store.js'
 import { openBlobStore } from './storage/blobs/open.js'
 import { PackageService } from './packages/package-service.js'
 import { PackageCatalogue } from './packages/catalogue.js'
+import { AccountSecurity } from './accounts/account-security.js'
 import { every, type JobLogger } from './jobs/schedule.js'
 import { gcBlobs } from './jobs/gc-blobs.js'
 import { Metrics } from './ops/metrics.js'
@@ -35,6 +36,8 @@ export interface Services {
   readonly packages: PackageService
   /** Read-only listings and search across owners, for the web UI. */
   readonly catalogue: PackageCatalogue
+  /** Password change, two-factor, sessions, and the cache invalidation they need. */
+  readonly security: AccountSecurity
   readonly tmpDir: string
   /** Set when WHARF_METRICS is on; nothing is measured otherwise. */
   readonly metrics?: Metrics
@@ -87,6 +90,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   const audit = new AuditService(db)
   const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits, new PackageChangeRecorder())
   const catalogue = new PackageCatalogue(db, users, access)
+  const security = new AccountSecurity(db, users, tokens, auth)
   const goProxy = new GoProxyCache({ db, blobs, tmpDir, config: config.goProxy })
   const closers: Array<() => Promise<void>> = []
   const consoleLog: JobLogger = { error: (obj, msg) => console.error(msg, obj) }
@@ -102,7 +106,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   let jobsStarted = false
   let listenUrl = new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`)
   return {
-    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, catalogue, tmpDir, metrics, goProxy, audit,
+    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, catalogue, security, tmpDir, metrics, goProxy, audit,
     startJobs(log) {
       if (jobsStarted) return
       jobsStarted = true

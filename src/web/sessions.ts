@@ -1,20 +1,21 @@
 // Web sessions: a random id in an HttpOnly cookie, stored as its SHA-256 digest (a leaked database
 // does not give away live sessions). A sign-in with two-factor enabled first gets a short "pending"
 // session that proves only the password; it never resolves to a user.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../services.js'
 import type { Session, User } from '../storage/db/schema.js'
 import type { SessionResolver } from '../http/auth-plugin.js'
 import { EVERY_SCOPE } from '../auth/scopes.js'
 import { now } from '../accounts/users.js'
+import { sessionIdHash } from '../accounts/account-security.js'
 
 export const SESSION_COOKIE = 'wharf_session'
 export const CSRF_COOKIE = 'wharf_csrf'
 export const SESSION_SECONDS = 14 * 24 * 3600
 export const PENDING_SECONDS = 10 * 60
 
-const hashId = (id: string) => createHash('sha256').update(id).digest('hex')
+const hashId = sessionIdHash
 export const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64url')
 
 export interface WebSession { row: Session; user: User }
@@ -68,12 +69,6 @@ export class SessionStore {
     if (id) await this.services.db.deleteFrom('session').where('id_hash', '=', hashId(id)).execute()
   }
 
-  /** Signs out everywhere but here (after a password change or enabling 2FA). */
-  async deleteOthers(userId: number, keepId: string | undefined): Promise<void> {
-    let q = this.services.db.deleteFrom('session').where('user_id', '=', userId)
-    if (keepId) q = q.where('id_hash', '!=', hashId(keepId))
-    await q.execute()
-  }
 }
 
 const bySession = new WeakMap<FastifyRequest, WebSession>()

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { startTestApp, testDatabases, type TestApp } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeOrg, makeToken, makeUser, tokenAuth } from '../helpers/auth.js'
 import { WebClient } from '../web/web-client.js'
-import { totp } from '../../src/web/totp.js'
+import { totp } from '../../src/auth/totp.js'
 import { CLI_ACTOR } from '../../src/ops/audit.js'
 
 interface Entry { id: number; action: string; target: string; owner_id: number | null; actor: { name: string; kind: string; token_name: string | null }; detail: Record<string, unknown> | null; client_ip: string | null }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
 import { startTestApp } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeOrg, makeTeam, makeUser } from '../helpers/auth.js'
-import { totp } from '../../src/web/totp.js'
+import { totp } from '../../src/auth/totp.js'
 import { moduleZip } from '../http/go-helpers.js'
 import { Screenshots, browserSkipReason, launchBrowser } from './browser-helpers.js'
 

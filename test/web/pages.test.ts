@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { startTestApp, testDatabases } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeToken, makeUser } from '../helpers/auth.js'
 import { WebClient } from './web-client.js'
-import { totp } from '../../src/web/totp.js'
+import { totp } from '../../src/auth/totp.js'
 import { CSP } from '../../src/web/layout.js'
 
 function assertSecurityHeaders(res: Response, where: string) {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { startTestApp } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeUser } from '../helpers/auth.js'
 import { WebClient } from './web-client.js'
-import { totp } from '../../src/web/totp.js'
+import { totp } from '../../src/auth/totp.js'
 
 test('tokens: create with chosen scopes, shown once, delete; form errors are clear', async (t) => {
   const app = await startTestApp(t)

@@ -29,7 +29,7 @@ const EditUser = z.object({
 }).passthrough()
 
 export const userRoutes: FastifyPluginAsync = async (app) => {
-  const { users, tokens, auth } = app.services
+  const { users, security } = app.services
   const base = () => app.services.publicUrl()
 
   app.get('/user', async (req) => {
@@ -63,12 +63,10 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
   app.patch<{ Params: { username: string } }>('/admin/users/:username', async (req) => {
     requireSiteAdmin(req, 'write:admin')
     const b = parseBody(EditUser, req.body)
-    const u = await users.update(req.params.username, {
+    const u = await security.adminUpdate(req.params.username, {
       email: b.email, password: b.password, isAdmin: b.admin, visibility: b.visibility,
       fullName: b.full_name, mustChangePassword: b.must_change_password,
     }, auditBy(req))
-    tokens.invalidateUser(u.id)
-    if (b.password !== undefined) auth.forgetUser(u.id)
     return userJson(u, base())
   })
 
@@ -76,9 +74,7 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
     const { actor } = requireSiteAdmin(req, 'write:admin')
     const target = await users.getIndividual(req.params.username)
     if (target.id === actor.userId) throw unprocessable('you cannot delete yourself')
-    await users.delete(req.params.username, { purge: parseQuery(req.query, { purge: q.bool() }).purge ?? false }, auditBy(req))
-    tokens.invalidateUser(target.id)
-    auth.forgetUser(target.id)
+    await security.deleteUser(req.params.username, { purge: parseQuery(req.query, { purge: q.bool() }).purge ?? false, by: auditBy(req) })
     return reply.code(204).send()
   })
 }

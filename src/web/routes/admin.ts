@@ -76,8 +76,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       } else {
         // An admin cannot demote themselves here (the checkbox is disabled): it would lock them out.
         const isAdmin = target.id === me.id ? true : field(form, 'admin') === '1'
-        await s.users.update(target.name, { visibility: visibility as Visibility, isAdmin }, auditBy(req))
-        s.tokens.invalidateUser(target.id)
+        await s.security.adminUpdate(target.name, { visibility: visibility as Visibility, isAdmin }, auditBy(req))
       }
     } catch (err) {
       if (err instanceof WharfError && err.kind === 'invalid') {

@@ -9,7 +9,7 @@ import { field, formOf, safeNext } from '../forms.js'
 import {
   PENDING_SECONDS, SESSION_COOKIE, SESSION_SECONDS, clearSessionCookie, readCookie, requestSession, sessionStore, setSessionCookie,
 } from '../sessions.js'
-import { matchTotp, useRecoveryCode } from '../totp.js'
+import { matchTotp, useRecoveryCode } from '../../auth/totp.js'
 import { Throttle } from '../../auth/throttle.js'
 
 /** Per server (tests run several in one process): failure counters and used TOTP steps. */

@@ -3,14 +3,14 @@
 import { auditBy } from '../../http/audit-by.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import QRCode from 'qrcode'
-import { verifyPassword } from '../../auth/passwords.js'
 import type { User } from '../../storage/db/schema.js'
 import { html } from '../html.js'
 import { copyButton, csrfField, flash, pageCtx, sendPage } from '../layout.js'
 import { field, formOf } from '../forms.js'
 import { requireUser } from '../guard.js'
-import { SESSION_COOKIE, readCookie, sessionStore } from '../sessions.js'
-import { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, otpauthUri, verifyTotp } from '../totp.js'
+import { SESSION_COOKIE, readCookie } from '../sessions.js'
+import { isSecurityRefusal } from '../../accounts/account-security.js'
+import { generateTotpSecret, otpauthUri } from '../../auth/totp.js'
 import { settingsPage } from './settings.js'
 
 const TAB = '/-/settings/security'
@@ -101,36 +101,39 @@ export async function securityRoutes(app: FastifyInstance): Promise<void> {
     const secret = field(form, 'secret')
     // The secret comes back from the form: only its owner sees it, and it must be one we could have made.
     if (!/^[A-Z2-7]{32}$/.test(secret)) return enrolPage(req, reply, user, generateTotpSecret(), 400, 'The setup expired. Scan the new code.')
-    if (!verifyTotp(secret, field(form, 'code'))) {
+    let codes: string[]
+    try {
+      codes = await s.security.enableTotp(user, secret, field(form, 'code'), { keepSession: readCookie(req, SESSION_COOKIE), by: auditBy(req) })
+    } catch (err) {
+      if (!isSecurityRefusal(err)) throw err
       return enrolPage(req, reply, user, secret, 400, 'That code is not valid. Check that your device’s clock is right and try the next code.')
     }
-    const codes = generateRecoveryCodes()
-    await s.users.setTotp(user.id, secret, codes.map(hashRecoveryCode), auditBy(req))
-    s.auth.forgetUser(user.id)
-    await sessionStore(s).deleteOthers(user.id, readCookie(req, SESSION_COOKIE))
     return codesPage(req, reply, codes, 'Two-factor authentication is on.')
   })
 
   app.post(`${TAB}/recovery`, async (req, reply) => {
     const user = requireUser(req)
     if (!user.totp_secret) return reply.redirect(TAB, 303)
-    if (!verifyTotp(user.totp_secret, field(formOf(req), 'code'))) {
+    let codes: string[]
+    try {
+      codes = await s.security.renewRecoveryCodes(user, field(formOf(req), 'code'), auditBy(req))
+    } catch (err) {
+      if (!isSecurityRefusal(err)) throw err
       return statusPage(req, reply, user, 400, { kind: 'error', text: 'That code is not valid.' })
     }
-    const codes = generateRecoveryCodes()
-    await s.users.setRecoveryCodes(user.id, codes.map(hashRecoveryCode), auditBy(req))
     return codesPage(req, reply, codes, 'New recovery codes made; the old ones no longer work.')
   })
 
   app.post(`${TAB}/disable`, async (req, reply) => {
     const user = requireUser(req)
     if (!user.totp_secret) return reply.redirect(TAB, 303)
-    if (!(await verifyPassword(field(formOf(req), 'password', true), user.password_hash))) {
+    let updated: User
+    try {
+      updated = await s.security.disableTotp(user, field(formOf(req), 'password', true), auditBy(req))
+    } catch (err) {
+      if (!isSecurityRefusal(err)) throw err
       return statusPage(req, reply, user, 400, { kind: 'error', text: 'The password is wrong.' })
     }
-    await s.users.setTotp(user.id, null, null, auditBy(req))
-    s.auth.forgetUser(user.id)
-    const updated = (await s.users.findById(user.id))!
     return statusPage(req, reply, updated, 200, { kind: 'ok', text: 'Two-factor authentication is off.' })
   })
 }

@@ -3,14 +3,13 @@ import { auditBy } from '../../http/audit-by.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { WharfError } from '../../errors.js'
 import { ALL_SCOPES } from '../../auth/scopes.js'
-import { verifyPassword } from '../../auth/passwords.js'
 import { tokenScopes } from '../../accounts/tokens.js'
 import type { User } from '../../storage/db/schema.js'
 import { html, type Interpolation } from '../html.js'
 import { copyButton, csrfField, flash, formatTime, layout, pageCtx, sendPage, visibilityBadge, type PageCtx } from '../layout.js'
 import { field, fields, formOf } from '../forms.js'
 import { requireUser } from '../guard.js'
-import { SESSION_COOKIE, readCookie, sessionStore } from '../sessions.js'
+import { SESSION_COOKIE, readCookie } from '../sessions.js'
 
 export function settingsPage(ctx: PageCtx, title: string, tab: string, body: Interpolation) {
   const tabs: Array<[string, string]> = [
@@ -82,20 +81,15 @@ export async function settingsRoutes(app: FastifyInstance): Promise<void> {
     const form = formOf(req)
     const current = field(form, 'current', true)
     const next = field(form, 'new', true)
-    if (!(await verifyPassword(current, user.password_hash))) {
-      return accountPage(req, reply, user, 400, { kind: 'error', text: 'The current password is wrong.' })
-    }
     if (next !== field(form, 'confirm', true)) {
       return accountPage(req, reply, user, 400, { kind: 'error', text: 'The two new passwords differ.' })
     }
     try {
-      await s.users.update(user.name, { password: next, mustChangePassword: false }, auditBy(req))
+      await s.security.changePassword(user, current, next, { keepSession: readCookie(req, SESSION_COOKIE), by: auditBy(req) })
     } catch (err) {
       if (err instanceof WharfError && err.kind === 'invalid') return accountPage(req, reply, user, 400, { kind: 'error', text: `${err.message}.` })
       throw err
     }
-    s.auth.forgetUser(user.id)
-    await sessionStore(s).deleteOthers(user.id, readCookie(req, SESSION_COOKIE))
     return accountPage(req, reply, user, 200, { kind: 'ok', text: 'Password changed. Other sessions were signed out.' })
   })
 
