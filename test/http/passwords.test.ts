@@ -2,15 +2,13 @@
 // successful sign-in, the verification cache kept; Strict-Transport-Security under TLS.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { request as httpsRequest } from 'node:https'
-import os from 'node:os'
-import path from 'node:path'
 import { startTestApp, testDatabases } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeUser } from '../helpers/auth.js'
 import { DEFAULT_PASSWORD_COST, hashPassword, needsRehash, verifyPassword } from '../../src/auth/passwords.js'
 import { loadConfig } from '../../src/config/config.js'
+import { selfSignedCert } from '../helpers/go-command.js'
 
 test("new hashes use OWASP's scrypt parameters by default, within Node's maxmem", async () => {
   assert.equal(DEFAULT_PASSWORD_COST, 17)
@@ -53,17 +51,9 @@ test('Strict-Transport-Security: sent under TLS and for an https public URL, not
   const proxied = await startTestApp(t, { env: { WHARF_PUBLIC_URL: 'https://wharf.example/' } })
   assert.equal((await fetch(`${proxied.url}/`)).headers.get('strict-transport-security'), 'max-age=31536000')
 
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-hsts-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  const cert = path.join(dir, 'cert.pem')
-  const key = path.join(dir, 'key.pem')
-  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' })
-  if (gen.status !== 0) {
-    if (process.env.CI === 'true') assert.fail(`openssl failed: ${gen.stderr}`)
-    t.diagnostic('openssl is not available: the TLS case is skipped')
-    return
-  }
+  const pem = await selfSignedCert(t)
+  if (!pem) return
+  const { cert, key } = pem
   const tls = await startTestApp(t, { env: { WHARF_TLS_CERT: cert, WHARF_TLS_KEY: key } })
   assert.match(tls.url, /^https:/)
   const ca = await readFile(cert)
