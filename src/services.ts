@@ -22,6 +22,7 @@ import { Metrics } from './ops/metrics.js'
 import { GoProxyCache } from './registries/go/proxy/cache.js'
 import { AuditService, recordAudit } from './ops/audit.js'
 import { PackageChangeRecorder } from './ops/package-changes.js'
+import { WebhookService } from './ops/webhooks.js'
 
 export interface Services {
   readonly config: Config
@@ -44,6 +45,7 @@ export interface Services {
   /** The Go proxy cache of upstream modules and checksum database answers (issue 12). */
   readonly goProxy: GoProxyCache
   readonly audit: AuditService
+  readonly webhooks: WebhookService
   /** Starts the blob GC job (`wharf web`); it stops on close(). Download counts flush regardless. */
   startJobs(log: JobLogger): void
   /** WHARF_PUBLIC_URL, else the address the server listens on (set by `wharf web` after listen). */
@@ -88,7 +90,8 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   }
   const tmpDir = path.join(config.dataDir, 'tmp')
   const audit = new AuditService(db)
-  const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits, new PackageChangeRecorder())
+  const webhooks = new WebhookService(db, config.webhooks, () => config.publicUrl ?? listenUrl)
+  const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits, new PackageChangeRecorder(webhooks))
   const catalogue = new PackageCatalogue(db, users, access)
   const security = new AccountSecurity(db, users, tokens, auth)
   const goProxy = new GoProxyCache({ db, blobs, tmpDir, config: config.goProxy })
@@ -106,7 +109,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   let jobsStarted = false
   let listenUrl = new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`)
   return {
-    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, catalogue, security, tmpDir, metrics, goProxy, audit,
+    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, catalogue, security, tmpDir, metrics, goProxy, audit, webhooks,
     startJobs(log) {
       if (jobsStarted) return
       jobsStarted = true
@@ -128,6 +131,10 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
         }, log)
         closers.push(() => evict.stop())
       }
+      const deliver = every(1000, 'webhook-delivery', async () => {
+        await timed('webhook-delivery', () => webhooks.deliverDue())
+      }, log)
+      closers.push(() => deliver.stop())
       const retention = config.auditRetentionMs
       if (retention !== undefined) {
         const prune = every(Math.min(retention, 3_600_000), 'prune-audit', async () => {

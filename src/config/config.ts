@@ -1,6 +1,7 @@
 // The only reader of process.env. Every setting of docs/configuration.md is parsed here, once, into a frozen Config.
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { packageTypes } from '../registries/index.js'
 import { DEFAULT_PASSWORD_COST, MAX_PASSWORD_COST, MIN_PASSWORD_COST } from '../auth/passwords.js'
 import { parseS3Url } from '../storage/blobs/s3-url.js'
@@ -38,6 +39,8 @@ export interface Config {
   readonly metrics: { readonly enabled: boolean; readonly token?: string }
   /** WHARF_AUDIT_RETENTION: audit entries older than this are removed; undefined = kept. */
   readonly auditRetentionMs?: number
+  /** Package webhooks: WHARF_WEBHOOK_ALLOWED_HOSTS, WHARF_WEBHOOK_TIMEOUT, WHARF_WEBHOOK_BACKOFF. */
+  readonly webhooks: { readonly allowedHosts: readonly string[]; readonly timeoutMs: number; readonly backoffMs: number }
   readonly goProxy: GoProxyConfig
 }
 
@@ -131,6 +134,11 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
       token: metricsToken(nonEmpty(env, 'WHARF_METRICS_TOKEN')),
     }),
     auditRetentionMs: optionalRetention(nonEmpty(env, 'WHARF_AUDIT_RETENTION')),
+    webhooks: Object.freeze({
+      allowedHosts: Object.freeze(parseAllowedHosts(nonEmpty(env, 'WHARF_WEBHOOK_ALLOWED_HOSTS'))),
+      timeoutMs: positiveDuration('WHARF_WEBHOOK_TIMEOUT', nonEmpty(env, 'WHARF_WEBHOOK_TIMEOUT') ?? '10s'),
+      backoffMs: positiveDuration('WHARF_WEBHOOK_BACKOFF', nonEmpty(env, 'WHARF_WEBHOOK_BACKOFF') ?? '10s'),
+    }),
     goProxy: loadGoProxy(env),
   })
 }
@@ -163,6 +171,28 @@ function loadGoProxy(env: Env): GoProxyConfig {
     cacheUnusedMs: positive('WHARF_GO_UPSTREAM_CACHE_UNUSED'),
     sumdb: Object.freeze(setting('WHARF_GO_SUMDB', parseSumdbList) ?? []),
   })
+}
+
+/** Host names, IP addresses, CIDRs (or `*`), separated by commas or spaces. */
+function parseAllowedHosts(raw: string | undefined): string[] {
+  if (raw === undefined) return []
+  const out: string[] = []
+  for (const item of raw.split(/[\s,]+/).filter(Boolean)) {
+    const [addr, bits, extra] = item.split('/')
+    const family = isIP(addr!)
+    const okCidr = bits === undefined || (family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+    if (extra !== undefined || !okCidr || (family === 0 && item !== '*' && !/^[A-Za-z0-9.-]{1,253}$/.test(item))) {
+      throw new ConfigError('WHARF_WEBHOOK_ALLOWED_HOSTS', `expected host names, IP addresses or CIDRs, got '${item}'`)
+    }
+    out.push(item)
+  }
+  return out
+}
+
+function positiveDuration(name: string, raw: string): number {
+  const ms = parseDuration(name, raw)
+  if (ms <= 0) throw new ConfigError(name, `expected a duration above zero, got '${raw}'`)
+  return ms
 }
 
 function optionalRetention(raw: string | undefined): number | undefined {

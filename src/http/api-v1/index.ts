@@ -6,6 +6,7 @@ import { tokenRoutes } from './tokens.js'
 import { orgRoutes } from './orgs.js'
 import { packageRoutes } from './packages.js'
 import { auditRoutes } from './audit.js'
+import { hookRoutes } from './hooks.js'
 
 export const WHARF_VERSION: string = pkg.version
 
@@ -16,4 +17,5 @@ export const apiV1: FastifyPluginAsync = async (app) => {
   await app.register(orgRoutes)
   await app.register(packageRoutes)
   await app.register(auditRoutes)
+  await app.register(hookRoutes)
 }
