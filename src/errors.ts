@@ -28,3 +28,4 @@ export const unprocessable = (msg: string) => new WharfError('unprocessable', ms
 export const rateLimited = (msg: string) => new WharfError('rate_limited', msg)
 /** An upstream (Go proxy, checksum database) failed or answered something unusable: 502, message kept. */
 export const badGateway = (msg: string) => new WharfError('bad_gateway', msg)
+export const quotaExceeded = (msg: string) => new WharfError('quota', msg)

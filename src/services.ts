@@ -23,6 +23,10 @@ import { GoProxyCache } from './registries/go/proxy/cache.js'
 import { AuditService, recordAudit } from './ops/audit.js'
 import { PackageChangeRecorder } from './ops/package-changes.js'
 import { WebhookService } from './ops/webhooks.js'
+import { PackageSettingsService } from './packages/package-settings.js'
+import { QuotaService } from './packages/quota.js'
+import { CleanupService } from './packages/cleanup.js'
+import { runCleanupRules } from './jobs/cleanup-rules.js'
 
 export interface Services {
   readonly config: Config
@@ -39,6 +43,12 @@ export interface Services {
   readonly catalogue: PackageCatalogue
   /** Password change, two-factor, sessions, and the cache invalidation they need. */
   readonly security: AccountSecurity
+  /** Per-package overwrite policy and protected versions (issue 11). */
+  readonly packageSettings: PackageSettingsService
+  /** Owner quotas: limits, overrides, usage. */
+  readonly quota: QuotaService
+  /** Cleanup rules, their preview and runs. */
+  readonly cleanup: CleanupService
   readonly tmpDir: string
   /** Set when WHARF_METRICS is on; nothing is measured otherwise. */
   readonly metrics?: Metrics
@@ -90,10 +100,13 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   }
   const tmpDir = path.join(config.dataDir, 'tmp')
   const audit = new AuditService(db)
+  const quota = new QuotaService(db, flavor, config.quota)
   const webhooks = new WebhookService(db, config.webhooks, () => config.publicUrl ?? listenUrl)
-  const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits, new PackageChangeRecorder(webhooks))
+  const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits, new PackageChangeRecorder(webhooks), quota)
   const catalogue = new PackageCatalogue(db, users, access)
   const security = new AccountSecurity(db, users, tokens, auth)
+  const packageSettings = new PackageSettingsService(db)
+  const cleanup = new CleanupService(db, packages)
   const goProxy = new GoProxyCache({ db, blobs, tmpDir, config: config.goProxy })
   const closers: Array<() => Promise<void>> = []
   const consoleLog: JobLogger = { error: (obj, msg) => console.error(msg, obj) }
@@ -109,7 +122,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   let jobsStarted = false
   let listenUrl = new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`)
   return {
-    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, catalogue, security, tmpDir, metrics, goProxy, audit, webhooks,
+    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, catalogue, security, packageSettings, quota, cleanup, tmpDir, metrics, goProxy, audit, webhooks,
     startJobs(log) {
       if (jobsStarted) return
       jobsStarted = true
@@ -143,6 +156,13 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
           if (n > 0) log.info?.({ job: 'prune-audit', removed: n }, 'removed audit entries past WHARF_AUDIT_RETENTION')
         }, log)
         closers.push(() => prune.stop())
+      }
+      if (config.cleanupIntervalMs > 0) {
+        // Ticks at least hourly; the lease makes one instance run the rules once per interval.
+        const cleanupJob = every(Math.min(config.cleanupIntervalMs, 3_600_000), 'cleanup-rules', async (signal) => {
+          await runCleanupRules({ db, cleanup, intervalMs: config.cleanupIntervalMs }, log, signal)
+        }, log)
+        closers.push(() => cleanupJob.stop())
       }
     },
     publicUrl: () => config.publicUrl ?? listenUrl,

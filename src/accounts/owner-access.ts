@@ -59,6 +59,15 @@ export class OwnerAccess {
     return decide(actor, await this.facts(actor, owner), 'read', { requireSignInView: this.config.requireSignInView }) === 'allow'
   }
 
+  /**
+   * May the actor administer the owner's packages (lift protections, manage cleanup rules)? The user
+   * itself, an organization's owners (and teams with admin access to packages), site admins.
+   */
+  async canAdminister(actor: Actor | null, owner: User): Promise<boolean> {
+    if (!actor || !actor.scopes.has('write:package')) return false
+    return actor.isAdmin || (await this.facts(actor, owner)).actorAccess === 'admin'
+  }
+
   async canWrite(actor: Actor | null, owner: User): Promise<boolean> {
     return decide(actor, await this.facts(actor, owner), 'write', { requireSignInView: this.config.requireSignInView }) === 'allow'
   }

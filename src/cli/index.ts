@@ -6,6 +6,7 @@ import { openServices, type Services } from '../services.js'
 import { registerWeb } from './web.js'
 import { registerAdminUser } from './admin-user.js'
 import { packageTypes } from '../registries/index.js'
+import { registerDoctor } from './doctor.js'
 
 export async function runCli(argv: string[]): Promise<void> {
   const program = new Command('wharf')
@@ -20,6 +21,7 @@ export async function runCli(argv: string[]): Promise<void> {
       process.stdout.write('database is up to date\n')
     }))
   for (const type of packageTypes) type.cli?.(program, process.env)
+  registerDoctor(program)
   try {
     await program.parseAsync(argv)
   } catch (err) {

@@ -30,6 +30,10 @@ export interface Config {
   readonly bootstrapAdmin?: { readonly username: string; readonly password: string; readonly email?: string }
   /** Largest file accepted per package type (its RegistryModule.sizeLimitSetting); absent = no limit. */
   readonly limits: Readonly<Record<string, number | undefined>>
+  /** Gitea's owner quotas (WHARF_LIMIT_TOTAL_OWNER_SIZE / _COUNT); undefined = no limit. */
+  readonly quota: { readonly size?: number; readonly count?: number }
+  /** How often enabled cleanup rules run (WHARF_CLEANUP_INTERVAL, default daily). */
+  readonly cleanupIntervalMs: number
   readonly gc: { readonly intervalMs: number; readonly graceMs: number }
   readonly downloadFlushMs: number
   readonly shutdownGraceMs: number
@@ -122,6 +126,11 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
       : undefined,
     limits: Object.freeze(Object.fromEntries(packageTypes.map((t) =>
       [t.name, optionalSize(t.sizeLimitSetting, nonEmpty(env, t.sizeLimitSetting))]))),
+    quota: Object.freeze({
+      size: optionalLimit('WHARF_LIMIT_TOTAL_OWNER_SIZE', nonEmpty(env, 'WHARF_LIMIT_TOTAL_OWNER_SIZE'), parseSize),
+      count: optionalLimit('WHARF_LIMIT_TOTAL_OWNER_COUNT', nonEmpty(env, 'WHARF_LIMIT_TOTAL_OWNER_COUNT'), parseCount),
+    }),
+    cleanupIntervalMs: parseDuration('WHARF_CLEANUP_INTERVAL', nonEmpty(env, 'WHARF_CLEANUP_INTERVAL') ?? '24h'),
     gc: Object.freeze({
       intervalMs: parseDuration('WHARF_GC_INTERVAL', nonEmpty(env, 'WHARF_GC_INTERVAL') ?? '1h'),
       graceMs: parseDuration('WHARF_GC_GRACE', nonEmpty(env, 'WHARF_GC_GRACE') ?? '1h'),
@@ -255,6 +264,17 @@ export function parseSize(name: string, raw: string): number {
 
 function optionalSize(name: string, raw: string | undefined): number | undefined {
   return raw === undefined ? undefined : parseSize(name, raw)
+}
+
+/** Gitea writes "no limit" as -1: that and unset mean no limit. */
+function optionalLimit(name: string, raw: string | undefined, parse: (name: string, raw: string) => number): number | undefined {
+  if (raw === undefined || raw.trim() === '-1') return undefined
+  return parse(name, raw)
+}
+
+function parseCount(name: string, raw: string): number {
+  if (!/^\s*\d{1,15}\s*$/.test(raw)) throw new ConfigError(name, `expected a whole number (or -1 for no limit), got '${raw}'`)
+  return Number(raw)
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }

@@ -75,6 +75,12 @@ export async function findOrInsertVersion(db: Db, flavor: Flavor, v: NewVersion)
   return q.executeTakeFirstOrThrow()
 }
 
+export async function versionExists(db: Db, packageId: number, version: string): Promise<boolean> {
+  const r = await db.selectFrom('package_version').select('id')
+    .where('package_id', '=', packageId).where('lower_version', '=', version.toLowerCase()).executeTakeFirst()
+  return r !== undefined
+}
+
 export async function findOrInsertBlob(db: Db, c: Checksums & { size: number }): Promise<PackageBlob> {
   const inserted = await db.insertInto('package_blob')
     .values({

@@ -11,11 +11,13 @@ import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../storage/db/errors.js'
 import { blobKey, type BlobStore, type ByteRange } from '../storage/blobs/blob-store.js'
 import { SmallBlobCache } from '../storage/blobs/small-blob-cache.js'
-import { WharfError, conflict, notFound, tooLarge } from '../errors.js'
+import { WharfError, conflict, forbidden, notFound, tooLarge } from '../errors.js'
 import { spoolUpload, verifyChecksums, type ExpectedChecksums, type SpooledUpload } from './upload.js'
 import * as rows from './package-rows.js'
 import { DownloadCounter } from './download-counter.js'
 import type { AuditBy } from '../ops/audit.js'
+import { isProtected, mayOverwrite, readSettings, type PackageSettings } from './package-settings.js'
+import type { QuotaService } from './quota.js'
 
 export interface PackageRef {
   readonly ownerId: number
@@ -79,6 +81,10 @@ export type UploadInput = FileRef & {
   readonly creatorId: number | null
   /** Who uploads, for the audit log. */
   readonly by?: AuditBy
+  /** For messages (quota errors). */
+  readonly ownerName?: string
+  /** Site admins are not held to owner quotas (as in Gitea). */
+  readonly quotaExempt?: boolean
   /** X-Checksum-* the client announced; a mismatch is a 400 and nothing is stored. */
   readonly expected?: ExpectedChecksums
 } & (
@@ -111,6 +117,8 @@ export class PackageService {
     private readonly tmpDir: string,
     private readonly limits: Readonly<Record<string, number | undefined>> = {},
     private readonly changes?: PackageChangeSink,
+    /** Owner quotas; none when absent. */
+    readonly quota?: QuotaService,
   ) {
     this.downloads = new DownloadCounter(db)
     this.#small = new SmallBlobCache(blobs)
@@ -126,10 +134,37 @@ export class PackageService {
 
   /**
    * Stores a file, creating the package and version when missing (Generic). A file of that name
-   * (case-insensitive) in the version → conflict.
+   * (case-insensitive) in the version → conflict, unless the package's settings allow overwriting
+   * that version: then the file is pointed at the new blob in the same transaction (`replaced`).
    */
-  async addFile(input: UploadInput): Promise<FileView> {
-    return this.#store(input, async (trx, pkgId) => rows.findOrInsertVersion(trx, this.flavor, { packageId: pkgId, version: input.version, creatorId: input.creatorId }))
+  async addFile(input: UploadInput): Promise<FileView & { replaced: boolean }> {
+    return this.#store(input, async (trx, pkgId) => rows.findOrInsertVersion(trx, this.flavor, { packageId: pkgId, version: input.version, creatorId: input.creatorId }),
+      false, mayOverwrite(await readSettings(this.db, input), input.version))
+  }
+
+  /**
+   * The checks an upload passes before its body is read: an existing file (409 unless the policy
+   * allows replacing it), the size limit against the declared length (413), the owner's quotas
+   * (403; the size only when the length is declared). The commit transaction checks again.
+   */
+  async checkUpload(ref: FileRef | VersionRef, opts: { declaredSize?: number; ownerName: string; quotaExempt?: boolean }): Promise<void> {
+    let replacing: FileView | undefined
+    let newVersion = true
+    if ('file' in ref) {
+      const existing = await this.findFile(ref)
+      if (existing) {
+        if (!mayOverwrite(await readSettings(this.db, ref), ref.version)) throw conflict(`file ${ref.file} already exists in ${ref.name} ${ref.version}`)
+        replacing = existing
+      }
+    }
+    const limit = this.limitFor(ref.type)
+    if (limit !== undefined && opts.declaredSize !== undefined && opts.declaredSize > limit) {
+      throw tooLarge(`the file is larger than the limit of ${limit} bytes`)
+    }
+    if (!this.quota || opts.quotaExempt || !(await this.quota.applies(ref.ownerId))) return
+    if ('file' in ref) newVersion = replacing === undefined && !(await this.findVersion(ref))
+    const add = opts.declaredSize === undefined ? undefined : opts.declaredSize - (replacing?.size ?? 0)
+    await this.quota.precheck(ref.ownerId, opts.ownerName, add, newVersion)
   }
 
   /**
@@ -151,12 +186,20 @@ export class PackageService {
     input: UploadInput,
     version: (trx: Kysely<Database>, packageId: number) => Promise<{ id: number }>,
     isLead = false,
-  ): Promise<FileView> {
+    overwrite = false,
+  ): Promise<FileView & { replaced: boolean }> {
     const limit = this.limitFor(input.type)
+    const quota = this.quota && !input.quotaExempt && await this.quota.applies(input.ownerId) ? this.quota : undefined
+    const ownerName = input.ownerName ?? `#${input.ownerId}`
     const upload = input.spooled ?? await spoolUpload(input.body, this.tmpDir, limit)
     try {
       if (limit !== undefined && upload.size > limit) throw tooLarge(`the file is larger than the limit of ${limit} bytes`)
       verifyChecksums(upload, input.expected)
+      // Past a quota: refused before the bytes reach the blob store (the transaction checks again).
+      if (quota) {
+        const replacing = overwrite ? await this.findFile(input) : undefined
+        await quota.precheck(input.ownerId, ownerName, upload.size - (replacing?.size ?? 0), false)
+      }
       const key = blobKey(upload.sha256)
       // Moving the spool file in saves copying every upload once more, when the store can.
       if (this.blobs.putFile) await this.blobs.putFile(key, upload.path, upload.size)
@@ -164,21 +207,22 @@ export class PackageService {
     } finally {
       await rm(upload.path, { force: true })
     }
-    const file = await this.#transaction(async (trx) => {
+    const { file, replaced } = await this.#transaction(async (trx) => {
+      // First statement: racing uploads of this owner are then counted one after the other.
+      if (quota) await quota.lockOwner(trx, input.ownerId)
       // Every retry re-creates a package/version/blob row a delete removed; only the owner cannot
       // come back: it was deleted while the body arrived.
       const owner = await trx.selectFrom('user').select('id').where('id', '=', input.ownerId).executeTakeFirst()
       if (!owner) throw notFound(`owner of ${input.name}`)
       const pkg = await rows.findOrInsertPackage(trx, this.flavor, input.ownerId, input.type, input.name)
+      const newVersion = quota ? !(await rows.versionExists(trx, pkg.id, input.version)) : false
       const v = await version(trx, pkg.id)
       const blob = await rows.findOrInsertBlob(trx, upload)
-      let f
-      try {
-        f = await rows.insertFile(trx, { versionId: v.id, blobId: blob.id, name: input.file, isLead })
-      } catch (err) {
-        if (isUniqueViolation(err)) throw conflict(`file ${input.file} already exists in ${input.name} ${input.version}`)
-        throw err
-      }
+      const stored = overwrite
+        ? await this.#insertOrReplaceFile(trx, input, v.id, blob.id, isLead)
+        : { file: await this.#insertFile(trx, input, v.id, blob.id, isLead), replaced: false }
+      if (quota) await quota.check(trx, input.ownerId, ownerName, { newVersion })
+      const f = stored.file
       if (this.changes) {
         // Empty versions never survive a commit (pruneEmpty), so one file means this upload made it.
         const n = await trx.selectFrom('package_file').select((eb) => eb.fn.countAll<number>().as('n')).where('version_id', '=', v.id).executeTakeFirstOrThrow()
@@ -187,12 +231,42 @@ export class PackageService {
           versionId: v.id, versionCreated: Number(n.n) === 1, size: upload.size, sha256: upload.sha256,
         })
       }
-      return f
+      return stored
     })
     return {
       id: file.id, versionId: file.version_id, name: file.name, isLead: file.is_lead, createdUnix: file.created_unix,
-      size: upload.size, md5: upload.md5, sha1: upload.sha1, sha256: upload.sha256, sha512: upload.sha512,
+      size: upload.size, md5: upload.md5, sha1: upload.sha1, sha256: upload.sha256, sha512: upload.sha512, replaced,
     }
+  }
+
+  async #insertFile(trx: Kysely<Database>, input: FileRef, versionId: number, blobId: number, isLead: boolean) {
+    try {
+      return await rows.insertFile(trx, { versionId, blobId, name: input.file, isLead })
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`file ${input.file} already exists in ${input.name} ${input.version}`)
+      throw err
+    }
+  }
+
+  /**
+   * The overwrite of a file (issue 11): one UPDATE points the existing file row at the new blob, so
+   * a reader gets the old bytes or the new, never a mix. The settings are read again here: a version
+   * protected meanwhile is not replaced. The old blob gets a fresh grace period before the GC.
+   */
+  async #insertOrReplaceFile(trx: Kysely<Database>, input: FileRef, versionId: number, blobId: number, isLead: boolean) {
+    const existing = await trx.selectFrom('package_file').select(['id', 'blob_id'])
+      .where('version_id', '=', versionId).where('lower_name', '=', input.file.toLowerCase()).executeTakeFirst()
+    if (!existing) {
+      // A racing upload inserting the same name: the unique violation retries, then replaces it.
+      return { file: await rows.insertFile(trx, { versionId, blobId, name: input.file, isLead }), replaced: false }
+    }
+    if (!mayOverwrite(await readSettings(trx, input), input.version)) throw conflict(`file ${input.file} already exists in ${input.name} ${input.version}`)
+    const file = await trx.updateTable('package_file').set({ blob_id: blobId, created_unix: rows.nowUnix() })
+      .where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow()
+    if (existing.blob_id !== blobId) {
+      await trx.updateTable('package_blob').set({ created_unix: rows.nowUnix() }).where('id', '=', existing.blob_id).execute()
+    }
+    return { file, replaced: true }
   }
 
   /**
@@ -256,7 +330,7 @@ export class PackageService {
       const f = await rows.selectFiles(trx)
         .innerJoin('package_version as v', 'v.id', 'f.version_id')
         .innerJoin('package as p', 'p.id', 'v.package_id')
-        .select('p.id as packageId')
+        .select(['p.id as packageId', 'v.version as version'])
         .where('p.owner_id', '=', ref.ownerId).where('p.type', '=', ref.type)
         .where('p.lower_name', '=', ref.name.toLowerCase())
         .where('v.lower_version', '=', ref.version.toLowerCase())
@@ -264,6 +338,7 @@ export class PackageService {
         .executeTakeFirst()
       if (!f) throw notFound(`file ${ref.file}`)
       await rows.lockForDelete(trx, this.flavor, f.packageId, f.versionId)
+      await this.#refuseProtected(trx, ref, f.version)
       const version = this.changes ? await this.#versionQuery(trx, ref).executeTakeFirstOrThrow() : undefined
       await trx.deleteFrom('package_file').where('id', '=', f.id).execute()
       await rows.pruneEmpty(trx, f.versionId, f.packageId)
@@ -283,6 +358,7 @@ export class PackageService {
       const v = await this.#versionQuery(trx, ref).executeTakeFirst()
       if (!v) throw notFound(`version ${ref.version} of ${ref.name}`)
       await rows.lockForDelete(trx, this.flavor, v.packageId, v.id)
+      await this.#refuseProtected(trx, ref, v.version)
       const files = await trx.deleteFrom('package_file').where('version_id', '=', v.id).executeTakeFirst()
       await trx.deleteFrom('package_version').where('id', '=', v.id).execute()
       await rows.pruneEmpty(trx, v.id, v.packageId)
@@ -292,11 +368,26 @@ export class PackageService {
     })
   }
 
+  /** Protected versions are never deleted (issue 11): the protection must be lifted first. */
+  async #refuseProtected(trx: Kysely<Database>, ref: PackageRef, version: string): Promise<PackageSettings> {
+    const s = await readSettings(trx, ref)
+    if (isProtected(s, version)) throw forbidden(`version ${version} of ${ref.name} is protected; lift the protection in the package settings first`)
+    return s
+  }
+
   #versionQuery(db: Kysely<Database>, ref: VersionRef) {
     return rows.selectVersions(db)
       .where('p.owner_id', '=', ref.ownerId).where('p.type', '=', ref.type)
       .where('p.lower_name', '=', ref.name.toLowerCase())
       .where('v.lower_version', '=', ref.version.toLowerCase())
+  }
+
+  /** Whether the package exists (it has at least one version). */
+  async packageExists(ref: PackageRef): Promise<boolean> {
+    const r = await this.db.selectFrom('package').select('id')
+      .where('owner_id', '=', ref.ownerId).where('type', '=', ref.type).where('lower_name', '=', ref.name.toLowerCase())
+      .executeTakeFirst()
+    return r !== undefined
   }
 
   /** The version, or undefined. Matching of name and version is case-insensitive. */

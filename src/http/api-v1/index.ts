@@ -7,6 +7,7 @@ import { orgRoutes } from './orgs.js'
 import { packageRoutes } from './packages.js'
 import { auditRoutes } from './audit.js'
 import { hookRoutes } from './hooks.js'
+import { lifecycleRoutes } from './lifecycle.js'
 
 export const WHARF_VERSION: string = pkg.version
 
@@ -18,4 +19,5 @@ export const apiV1: FastifyPluginAsync = async (app) => {
   await app.register(packageRoutes)
   await app.register(auditRoutes)
   await app.register(hookRoutes)
+  await app.register(lifecycleRoutes)
 }

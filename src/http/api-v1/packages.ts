@@ -6,6 +6,8 @@ import type { Need } from '../../auth/permissions.js'
 import type { VersionRef, VersionView } from '../../packages/package-service.js'
 import { parseQuery, q, PACKAGE_TYPE } from '../query.js'
 import { signedIn } from './guards.js'
+import { notFound } from '../../errors.js'
+import { pickLatest } from '../../packages/latest.js'
 import { publicBase, userJson } from './shapes.js'
 import { auditBy } from '../audit-by.js'
 
@@ -75,6 +77,14 @@ export const packageRoutes: FastifyPluginAsync = async (app) => {
     const out = []
     for (const v of versions) out.push(await packageJson(v, owner, creators))
     return out
+  })
+
+  // Gitea's endpoint; "latest" as the generic registry's latest/ links choose it (packages/latest.ts).
+  app.get<{ Params: Omit<VersionParams, 'version'> }>('/packages/:owner/:type/:name/-/latest', async (req) => {
+    const owner = await ownerFor(req, req.params.owner, 'read')
+    const latest = pickLatest(await packages.listVersionsOfPackage({ ownerId: owner.id, type: req.params.type, name: req.params.name }))
+    if (!latest) throw notFound(`package ${req.params.name}`)
+    return packageJson(latest, owner)
   })
 
   app.get<{ Params: VersionParams }>('/packages/:owner/:type/:name/:version', async (req) => {

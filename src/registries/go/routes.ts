@@ -42,6 +42,11 @@ export const routes: FastifyPluginAsync = async (app) => {
     const limit = Math.min(configured ?? MAX_ZIP_FILE, MAX_ZIP_FILE)
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > limit) throw tooLarge(tooLargeMessage(limit))
+    // Owner quotas (403): a new version, of the declared size, before the body is read.
+    const quotaExempt = req.actor!.isAdmin
+    await packages.checkUpload({ ownerId: owner.id, type: TYPE, name: '', version: '' }, {
+      declaredSize: declared !== undefined ? Number(declared) : undefined, ownerName: owner.name, quotaExempt,
+    })
     sendContinue(req, reply)
 
     const body = (req.body as Readable | undefined) ?? req.raw
@@ -60,7 +65,7 @@ export const routes: FastifyPluginAsync = async (app) => {
       await packages.createVersionWithFile({
         // Already spooled and hashed: the service moves this file into the blob store as it is.
         ...ref, file: `${info.version}.zip`, creatorId: req.actor!.userId, by: auditBy(req), spooled: upload,
-        metadataJson: JSON.stringify(metadata), isLead: true,
+        metadataJson: JSON.stringify(metadata), isLead: true, ownerName: owner.name, quotaExempt,
       })
     } finally {
       await rm(upload.path, { force: true })

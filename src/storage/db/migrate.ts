@@ -45,7 +45,9 @@ export async function migrateToLatest(db: Kysely<any>, flavor: Flavor, opts: { s
   const migrationTableSchema = flavor === 'postgres'
     ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
     : undefined
-  const { error, results } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest()
+  // Migrations are numbered per engineer and land in any order (0005 before 0004); each creates its
+  // own tables, so a database that has a later one may still take an earlier one.
+  const { error, results } = await new Migrator({ db, provider, migrationTableSchema, allowUnorderedMigrations: true }).migrateToLatest()
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? '(none started)'
     throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error })

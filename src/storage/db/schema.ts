@@ -201,6 +201,59 @@ export interface OidcPolicyTable {
   created_unix: number
 }
 
+export type OverwritePolicy = 'immutable' | 'overwrite'
+
+export interface PackageSettingTable {
+  owner_id: number
+  type: string
+  lower_name: string
+  overwrite: OverwritePolicy
+  /** Glob of the versions whose files may be replaced when `overwrite` is 'overwrite'. */
+  overwrite_versions: string
+  /** Glob of the versions that are never overwritten or deleted ('' = none). */
+  protected_versions: string
+  updated_unix: number
+}
+
+export interface OwnerQuotaTable {
+  owner_id: number
+  /** null: the site-wide limit; -1: none. */
+  limit_total_size: number | null
+  limit_total_count: number | null
+  updated_unix: number
+}
+
+export interface PackageCleanupRuleTable {
+  id: Generated<number>
+  owner_id: number
+  type: string
+  enabled: number
+  keep_count: number
+  keep_pattern: string
+  remove_days: number
+  remove_pattern: string
+  match_full_name: number
+  created_unix: number
+  updated_unix: number
+}
+
+export interface PackageCleanupRunTable {
+  id: Generated<number>
+  owner_id: number
+  type: string
+  trigger: string
+  removed_count: number
+  removed_json: string
+  created_unix: number
+}
+
+export interface JobLeaseTable {
+  name: string
+  holder: string
+  lease_until_unix: number
+  last_run_unix: number
+}
+
 export interface Database {
   user: UserTable
   team: TeamTable
@@ -218,6 +271,11 @@ export interface Database {
   webhook: WebhookTable
   webhook_delivery: WebhookDeliveryTable
   oidc_policy: OidcPolicyTable
+  package_setting: PackageSettingTable
+  owner_quota: OwnerQuotaTable
+  package_cleanup_rule: PackageCleanupRuleTable
+  package_cleanup_run: PackageCleanupRunTable
+  job_lease: JobLeaseTable
 }
 
 export type User = Selectable<UserTable>
@@ -233,3 +291,5 @@ export type AuditLog = Selectable<AuditLogTable>
 export type Webhook = Selectable<WebhookTable>
 export type WebhookDelivery = Selectable<WebhookDeliveryTable>
 export type OidcPolicy = Selectable<OidcPolicyTable>
+export type PackageSetting = Selectable<PackageSettingTable>
+export type PackageCleanupRule = Selectable<PackageCleanupRuleTable>
