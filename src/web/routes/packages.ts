@@ -9,6 +9,7 @@ import { html, type Html } from '../html.js'
 import { formatTime, layout, pageCtx, pager, sendPage, visibilityBadge } from '../layout.js'
 import type { PackageRow } from '../../packages/catalogue.js'
 import { versionRoutes } from './versions.js'
+import { lifecycleRoutes, usageHtml } from './lifecycle.js'
 
 export const PAGE_SIZE = 20
 export const MAX_QUERY = 100
@@ -59,6 +60,8 @@ async function ownerPage(req: FastifyRequest<{ Params: { owner: string } }>, rep
 <h1>${owner.name} ${visibilityBadge(owner.visibility)}</h1>
 ${owner.full_name ? html`<p class="lead">${owner.full_name}</p>` : ''}
 ${canSeeTeams ? html`<p><a href="${base}/-/teams">Teams and members</a></p>` : ''}
+${await usageHtml(s, owner)}
+${await s.access.canAdminister(req.actor, owner) ? html`<p><a href="${base}/-/cleanup">Cleanup rules</a></p>` : ''}
 ${searchForm(`${base}/-/packages`, p, `Search ${owner.name}’s packages`)}
 <p class="muted">${total} package${total === 1 ? '' : 's'}</p>
 ${packageList(rows, false, p.q || p.type ? 'No packages match.' : 'No packages yet.')}
@@ -109,4 +112,5 @@ ${pager('/', { q: p.q, type: p.type }, p.page, pages)}`))
   app.get<{ Params: { owner: string } }>('/:owner/-/packages', ownerPage)
   app.get<{ Params: { owner: string } }>('/:owner/-/teams', teamsPage)
   await app.register(versionRoutes)
+  await app.register(lifecycleRoutes)
 }

@@ -69,10 +69,13 @@ export async function versionRoutes(app: FastifyInstance): Promise<void> {
     const downloads = versions.reduce((n, v) => n + Number(v.downloadCount), 0)
     const ctx = pageCtx(req, reply)
     const base = packagePath(owner.name, pkg.type, pkg.name)
+    const latestUrl = `${s.publicUrl().toString().replace(/\/$/, '')}/api/packages/${encodeURIComponent(owner.name)}/generic/${encodeURIComponent(pkg.name)}/latest/FILE`
     return sendPage(reply, 200, layout(ctx, `${pkg.name} · ${owner.name}`, html`
 ${crumbs(owner.name, pkg.type, pkg.name)}
 <h1>${pkg.name} ${visibilityBadge(owner.visibility)}</h1>
 <p class="lead">${versions.length} version${versions.length === 1 ? '' : 's'} · ${downloads} download${downloads === 1 ? '' : 's'} · latest <a href="${base}/${encodeURIComponent(pkg.version)}"><code>${pkg.version}</code></a></p>
+${pkg.type === 'generic' ? html`<p class="latest-url">Always the latest: <code id="latest-url">${latestUrl}</code>${copyButton(latestUrl, 'Copy', 'latest-url')}</p>` : ''}
+${await s.access.canWrite(req.actor, owner) ? html`<p><a href="${base}/-/settings">Package settings</a></p>` : ''}
 <h2>Versions</h2>
 <div class="table-wrap"><table>
 <thead><tr><th>Version</th><th>Published</th><th class="hide-narrow">By</th><th class="num">Downloads</th></tr></thead>
