@@ -1,10 +1,14 @@
 // `wharf web`: load config → open services → build app → listen → ready line → graceful stop.
+// With WHARF_WORKERS > 1 this process becomes the primary of a node:cluster (cluster.ts) and every
+// worker runs serve() behind the one port.
+import cluster from 'node:cluster'
 import type { Command } from 'commander'
 import { loadConfig, type Config } from '../config/config.js'
 import { openServices, type Services } from '../services.js'
 import { buildApp } from '../app.js'
 import { reportError } from './index.js'
 import { WharfError } from '../errors.js'
+import { runPrimary, WORKER_LISTENING, type WorkerMessage } from './cluster.js'
 
 export function registerWeb(program: Command): void {
   program.command('web').description('run the web server')
@@ -36,12 +40,24 @@ export async function ensureBootstrapAdmin(services: Services): Promise<void> {
 }
 
 export async function runWeb(config: Config): Promise<void> {
-  const services = await openServices(config)
-  await ensureBootstrapAdmin(services)
+  if (cluster.isWorker) return serve(config, true)
+  if (config.workers > 1) return runPrimary(config)
+  return serve(config, false)
+}
+
+/**
+ * One server process. A cluster worker skips what the primary did once before forking (migrations,
+ * the bootstrap admin), reports its address to the primary instead of printing the ready line, and
+ * exits once stopped (its IPC channel would keep it alive).
+ */
+async function serve(config: Config, worker: boolean): Promise<void> {
+  const services = await openServices(config, { migrate: !worker })
+  if (!worker) await ensureBootstrapAdmin(services)
   const app = await buildApp(services)
   const address = await app.listen({ host: config.host, port: config.port })
   services.setListenUrl(new URL(`${address}/`))
-  process.stdout.write(`wharf listening on ${address}\n`)
+  if (worker) process.send?.({ type: WORKER_LISTENING, address } satisfies WorkerMessage)
+  else process.stdout.write(`wharf listening on ${address}\n`)
   services.startJobs(app.log)
 
   let stopping = false
@@ -63,7 +79,10 @@ export async function runWeb(config: Config): Promise<void> {
       process.exitCode = 1
     }
     clearTimeout(force)
+    if (worker) process.exit()
   }
-  process.once('SIGTERM', () => void stop('SIGTERM'))
-  process.once('SIGINT', () => void stop('SIGINT'))
+  // `on`, not `once`: Ctrl-C reaches a worker from the terminal and again from the primary; a
+  // second signal must not kill it mid-shutdown.
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
 }

@@ -8,6 +8,7 @@ import { parseS3Url } from '../storage/blobs/s3-url.js'
 import {
   SettingError, parseModuleGlobs, parseSumdbList, parseUpstreamList, type SumdbSetting, type UpstreamProxy,
 } from '../registries/go/proxy/settings.js'
+import os from 'node:os'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -46,6 +47,8 @@ export interface Config {
   /** Package webhooks: WHARF_WEBHOOK_ALLOWED_HOSTS, WHARF_WEBHOOK_TIMEOUT, WHARF_WEBHOOK_BACKOFF. */
   readonly webhooks: { readonly allowedHosts: readonly string[]; readonly timeoutMs: number; readonly backoffMs: number }
   readonly goProxy: GoProxyConfig
+  /** Worker processes behind the one port (node:cluster); 1 = serve from this process. */
+  readonly workers: number
 }
 
 /** The Go proxy cache and checksum database pass-through (docs/go.md). */
@@ -149,6 +152,7 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
       backoffMs: positiveDuration('WHARF_WEBHOOK_BACKOFF', nonEmpty(env, 'WHARF_WEBHOOK_BACKOFF') ?? '10s'),
     }),
     goProxy: loadGoProxy(env),
+    workers: parseWorkers('WHARF_WORKERS', nonEmpty(env, 'WHARF_WORKERS') ?? '1'),
   })
 }
 
@@ -238,6 +242,18 @@ export function parseBool(name: string, raw: string): boolean {
   if (['true', '1', 'yes', 'on'].includes(v)) return true
   if (['false', '0', 'no', 'off'].includes(v)) return false
   throw new ConfigError(name, `expected true or false, got '${raw}'`)
+}
+
+const MAX_WORKERS = 256
+
+/** A count of worker processes, or `auto` (one per core). */
+export function parseWorkers(name: string, raw: string): number {
+  const v = raw.trim().toLowerCase()
+  if (v === 'auto') return Math.max(1, os.availableParallelism())
+  if (!/^\d{1,3}$/.test(v) || Number(v) < 1 || Number(v) > MAX_WORKERS) {
+    throw new ConfigError(name, `expected a number of workers 1-${MAX_WORKERS} or 'auto', got '${raw}'`)
+  }
+  return Number(v)
 }
 
 function parseLogLevel(name: string, raw: string): LogLevel {

@@ -3,6 +3,7 @@
 // pointing at missing bytes. An upload puts its bytes (refreshing the file's mtime when the blob
 // already exists) before it commits its rows, so "no row AND an old mtime" means nobody is using it.
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
+import { runExclusive } from './lock.js'
 import type { Database } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { isForeignKeyViolation } from '../storage/db/errors.js'
@@ -22,7 +23,7 @@ export interface GcResult {
   blobRows: number
   blobFiles: number
   tmpFiles: number
-  /** False when another instance holds the lock (PostgreSQL) and this run did nothing. */
+  /** False when another worker or instance runs it now (advisory lock or lease) and this run did nothing. */
   ran: boolean
 }
 
@@ -31,17 +32,8 @@ const GC_LOCK_ID = 0x67636231
 const BATCH = 500
 
 export async function gcBlobs(deps: GcDeps, signal?: AbortSignal): Promise<GcResult> {
-  if (deps.flavor !== 'postgres') return runGc(deps, signal)
-  // A session-level advisory lock must be taken and released on the same connection.
-  return deps.db.connection().execute(async (conn) => {
-    const got = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${GC_LOCK_ID}) as locked`.execute(conn)
-    if (!got.rows[0]?.locked) return { blobRows: 0, blobFiles: 0, tmpFiles: 0, ran: false }
-    try {
-      return await runGc(deps, signal)
-    } finally {
-      await sql`select pg_advisory_unlock(${GC_LOCK_ID})`.execute(conn)
-    }
-  })
+  const r = await runExclusive(deps.db, deps.flavor, 'gc-blobs', () => runGc(deps, signal), { pgLockId: GC_LOCK_ID })
+  return r.ran ? r.value : { blobRows: 0, blobFiles: 0, tmpFiles: 0, ran: false }
 }
 
 async function runGc(deps: GcDeps, signal?: AbortSignal): Promise<GcResult> {

@@ -1,49 +1,15 @@
 // The process as users run it: npm start, the ready line, SIGTERM, bad configuration, the CLI.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { basic } from '../helpers/auth.js'
-
-const ROOT = path.resolve(import.meta.dirname, '../..')
-const WHARF = ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }) {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'wharf-e2e-'))
-  t.after(() => rm(d, { recursive: true, force: true }))
-  return d
-}
+import { ROOT, WHARF, startServer, tempDir } from '../helpers/wharf-process.js'
 
 function cli(args: string[], env: Record<string, string>) {
   const r = spawnSync(process.execPath, [...WHARF, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
-
-/** Starts a command, resolves with the URL from the ready line. */
-function startServer(cmd: string, args: string[], env: Record<string, string>) {
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line in 60 s:\n${out}`)), 60_000)
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /wharf listening on (https?:\/\/\S+)/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m[1]!)
-      }
-    })
-    child.stderr.on('data', (d: Buffer) => { out += d.toString() })
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`exited with ${code} before ready:\n${out}`))
-    })
-  })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, ready, exited, output: () => out }
 }
 
 test('npm start: ready line, bootstrap admin works, SIGTERM stops with exit code 0', async (t) => {
@@ -103,6 +69,8 @@ test('bad configuration stops start-up with exit code 1 and one line naming the 
     [{ WHARF_LIMIT_SIZE_GENERIC: 'lots' }, /WHARF_LIMIT_SIZE_GENERIC/],
     [{ WHARF_REQUIRE_SIGNIN_VIEW: 'maybe' }, /WHARF_REQUIRE_SIGNIN_VIEW/],
     [{ WHARF_LOG_LEVEL: 'loud' }, /WHARF_LOG_LEVEL/],
+    [{ WHARF_WORKERS: 'many' }, /WHARF_WORKERS/],
+    [{ WHARF_WORKERS: '0' }, /WHARF_WORKERS/],
   ]
   for (const [env, re] of cases) {
     const r = cli(['web'], { WHARF_DATA: data, WHARF_PORT: '0', ...env })

@@ -1,4 +1,5 @@
-// Applies ./migrations in order. On PostgreSQL Kysely's Migrator takes a row lock, so two instances
+// Applies ./migrations in order (unordered allowed: engineers number theirs up front, so a database
+// may have 0005 before 0003 lands). On PostgreSQL Kysely's Migrator takes a row lock, so two instances
 // starting at once apply each migration exactly once. Its SQLite adapter takes no lock (it assumes one
 // connection), so there a lock file next to the database serialises processes that start together.
 import { open, rm, stat } from 'node:fs/promises'

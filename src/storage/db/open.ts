@@ -5,12 +5,33 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import pg from 'pg'
-import { Kysely, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely'
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type LogEvent, type SqliteDialectConfig } from 'kysely'
 import type { Database } from './schema.js'
 import type { Flavor } from './migrations/flavor.js'
 
 // int8 (sizes, counts, times) as JS numbers: all our values stay below 2^53.
 pg.types.setTypeParser(20, (v: string) => Number(v))
+
+/**
+ * Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting up to the busy
+ * timeout for it. With a plain BEGIN, a transaction that reads and then writes fails at once with
+ * SQLITE_BUSY when another process (WHARF_WORKERS > 1) wrote in between; waiting is always safe.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly cfg: SqliteDialectConfig) {
+    super(cfg)
+  }
+
+  override createDriver() {
+    return new ImmediateSqliteDriver(this.cfg)
+  }
+}
 
 export interface OpenDatabase {
   db: Kysely<Database>
@@ -44,7 +65,7 @@ export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase 
       }
       return stmt
     }
-    const dialect = new SqliteDialect({ database: { prepare, close: () => database.close() } })
+    const dialect = new ImmediateSqliteDialect({ database: { prepare, close: () => database.close() } })
     return { db: new Kysely<Database>({ dialect, ...log }), flavor: 'sqlite' }
   }
   const parsed = new URL(url)

@@ -254,6 +254,19 @@ export interface JobLeaseTable {
   last_run_unix: number
 }
 
+/** Who runs a background job (SQLite; PostgreSQL uses advisory locks): see jobs/lock.ts. */
+export interface JobLockTable {
+  name: string
+  holder: string
+  expires_ms: number
+}
+
+/** The last TOTP step a user signed in with: a code is accepted once, on every instance. */
+export interface TotpUsedStepTable {
+  user_id: number
+  step: number
+}
+
 export interface Database {
   user: UserTable
   team: TeamTable
@@ -276,6 +289,8 @@ export interface Database {
   package_cleanup_rule: PackageCleanupRuleTable
   package_cleanup_run: PackageCleanupRunTable
   job_lease: JobLeaseTable
+  job_lock: JobLockTable
+  totp_used_step: TotpUsedStepTable
 }
 
 export type User = Selectable<UserTable>

@@ -11,15 +11,14 @@ import {
 } from '../sessions.js'
 import { matchTotp, useRecoveryCode } from '../../auth/totp.js'
 import { Throttle } from '../../auth/throttle.js'
+import { claimTotpStep } from '../../accounts/totp-replay.js'
 
-/** Per server (tests run several in one process): failure counters and used TOTP steps. */
+/** Per server (tests run several in one process): failure counters. Used TOTP steps are in the database. */
 interface SignInState {
   /** Failures per address (any account) and per account (any address), on top of the Authenticator's own. */
   byAddress: Throttle
   byAccount: Throttle
   byPending: Throttle
-  /** The last TOTP step each user signed in with: a code works once, even inside its window. */
-  lastStep: Map<number, number>
 }
 
 const GENERIC = 'Wrong username or password.'
@@ -66,8 +65,8 @@ async function startSession(req: FastifyRequest, reply: FastifyReply, user: User
 const NEXT_QUERY = { next: q.text(2048) }
 
 export async function authRoutes(app: FastifyInstance): Promise<void> {
-  const { byAddress, byAccount, byPending, lastStep }: SignInState = {
-    byAddress: new Throttle(30), byAccount: new Throttle(20), byPending: new Throttle(5), lastStep: new Map(),
+  const { byAddress, byAccount, byPending }: SignInState = {
+    byAddress: new Throttle(30), byAccount: new Throttle(20), byPending: new Throttle(5),
   }
   app.get('/-/login', async (req, reply) => {
     const next = safeNext(parseQuery(req.query, NEXT_QUERY).next)
@@ -132,11 +131,8 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     let ok = false
     if (/^\d{6}$/.test(code.replace(/\s/g, ''))) {
       const step = matchTotp(user.totp_secret!, code)
-      ok = step >= 0 && step > (lastStep.get(user.id) ?? -1)
-      if (ok) {
-        if (lastStep.size >= 10_000) lastStep.clear()
-        lastStep.set(user.id, step)
-      }
+      // A code works once, even inside its window, and on whichever instance it is given.
+      ok = step >= 0 && await claimTotpStep(s.db, user.id, step)
     } else {
       const rest = useRecoveryCode(user.recovery_codes, code)
       if (rest) {

@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely'
 import type { Flavor } from './flavor.js'
 import * as m0001 from './0001-initial.js'
+import * as m0003 from './0003-shared-state.js'
 import * as m0004 from './0004-lifecycle.js'
 import * as m0005 from './0005-go-proxy.js'
 import * as m0006 from './0006-ops.js'
@@ -10,6 +11,7 @@ export interface WharfMigration { up(db: Kysely<any>, flavor: Flavor): Promise<v
 
 export const migrations: Record<string, WharfMigration> = {
   '0001-initial': m0001,
+  '0003-shared-state': m0003,
   '0004-lifecycle': m0004,
   '0005-go-proxy': m0005,
   '0006-ops': m0006,
