@@ -3,6 +3,8 @@
 // worker that dies while serving, and on SIGTERM/SIGINT stops them all and exits 0 once they have
 // finished their requests in flight.
 import cluster, { type Worker } from 'node:cluster'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import type { Config } from '../config/config.js'
 import { openServices } from '../services.js'
@@ -22,6 +24,12 @@ export async function runPrimary(config: Config): Promise<void> {
   } finally {
     await services.close()
   }
+
+  // Compiled (dist/): workers run dist/main.js itself, not the start script that checks the build,
+  // so a worker restarted later runs the same code as the others. From sources (tsx) the default,
+  // this process's own entry and node flags, is right.
+  const here = fileURLToPath(import.meta.url)
+  if (here.endsWith('.js')) cluster.setupPrimary({ exec: path.join(path.dirname(here), '..', 'main.js') })
 
   let ready = false
   let stopping = false

@@ -5,6 +5,7 @@ import { WharfError } from '../errors.js'
 import { openServices, type Services } from '../services.js'
 import { registerWeb } from './web.js'
 import { registerAdminUser } from './admin-user.js'
+import { registerMigrateDb } from './migrate-db.js'
 import { packageTypes } from '../registries/index.js'
 import { registerDoctor } from './doctor.js'
 
@@ -20,6 +21,7 @@ export async function runCli(argv: string[]): Promise<void> {
     .action(withServices(() => openServices(loadConfig(process.env)), async () => {
       process.stdout.write('database is up to date\n')
     }))
+  registerMigrateDb(program)
   for (const type of packageTypes) type.cli?.(program, process.env)
   registerDoctor(program)
   try {

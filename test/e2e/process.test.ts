@@ -17,7 +17,7 @@ test('npm start: ready line, bootstrap admin works, SIGTERM stops with exit code
   const s = startServer('npm', ['start', '--silent'], {
     WHARF_DATA: data, WHARF_PORT: '0', WHARF_ADMIN_USERNAME: 'root', WHARF_ADMIN_PASSWORD: 'root-pass-123', WHARF_ADMIN_EMAIL: 'root@example.com',
   })
-  t.after(() => { s.child.kill('SIGKILL') })
+  t.after(() => s.killAll())
   const url = await s.ready
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
   const me = await fetch(`${url}/api/v1/user`, { headers: { authorization: basic('root', 'root-pass-123') } })
@@ -33,7 +33,7 @@ test('SIGINT lets an upload in flight finish, then exits 0', async (t) => {
   const s = startServer(process.execPath, [...WHARF, 'web'], {
     WHARF_DATA: data, WHARF_PORT: '0', WHARF_ADMIN_USERNAME: 'root', WHARF_ADMIN_PASSWORD: 'root-pass-123',
   })
-  t.after(() => { s.child.kill('SIGKILL') })
+  t.after(() => s.killAll())
   const url = new URL(await s.ready)
   const { request } = await import('node:http')
   const chunk = Buffer.alloc(64 * 1024, 7)
@@ -96,7 +96,7 @@ test('TLS: WHARF_TLS_CERT/KEY make Wharf serve https', async (t) => {
     return
   }
   const s = startServer(process.execPath, [...WHARF, 'web'], { WHARF_DATA: data, WHARF_PORT: '0', WHARF_TLS_CERT: cert, WHARF_TLS_KEY: key })
-  t.after(() => { s.child.kill('SIGKILL') })
+  t.after(() => s.killAll())
   const url = await s.ready
   assert.match(url, /^https:\/\//)
   const { request } = await import('node:https')
@@ -132,7 +132,7 @@ test('CLI: admin user create / list / generate-access-token / change-password, m
   assert.equal(pw.code, 0, pw.stderr)
 
   const s = startServer(process.execPath, [...WHARF, 'web', '--port', '0'], env)
-  t.after(() => { s.child.kill('SIGKILL') })
+  t.after(() => s.killAll())
   const url = await s.ready
   const h = (auth: string) => fetch(`${url}/api/v1/user`, { headers: { authorization: auth } })
   assert.equal((await h(`token ${tok.stdout.trim()}`)).status, 200)

@@ -17,7 +17,7 @@ const ADMIN = { WHARF_ADMIN_USERNAME: 'root', WHARF_ADMIN_PASSWORD: 'root-pass-1
 const auth = basic('root', 'root-pass-123')
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
-/** PIDs of the processes whose parent is `pid` (Linux /proc). */
+/** PIDs of the node processes whose parent is `pid` (Linux /proc): the workers, not tsx's esbuild. */
 function childrenOf(pid: number): number[] {
   const out: number[] = []
   for (const name of readdirSync('/proc')) {
@@ -26,12 +26,19 @@ function childrenOf(pid: number): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
       // pid (comm) state ppid …; comm may contain spaces, so split after the last ')'.
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid) out.push(Number(name))
+      if (ppid === pid && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'node') out.push(Number(name))
     } catch {
       // gone meanwhile
     }
   }
   return out
+}
+
+/** The workers of a started server: children of the primary, which is the child of npm under `npm start`. */
+function workersOf(s: { child: { pid?: number } }): number[] {
+  const comm = readFileSync(`/proc/${s.child.pid!}/comm`, 'utf8').trim()
+  const primary = comm === 'node' ? s.child.pid! : childrenOf(s.child.pid!)[0]
+  return primary === undefined ? [] : childrenOf(primary)
 }
 
 async function env(t: { after(fn: () => unknown): void }, db: DbKind) {
@@ -45,9 +52,9 @@ for (const db of testDatabases()) {
   test(`[${db}] WHARF_WORKERS=2: one ready line, both workers serve, races decided once, counts flushed at SIGTERM`, async (t) => {
     const { env: e, dbUrl } = await env(t, db)
     const s = startServer(process.execPath, [...WHARF, 'web'], e)
-    t.after(() => { s.child.kill('SIGKILL') })
+    t.after(() => s.killAll())
     const url = await s.ready
-    await eventually('two workers are running', async () => childrenOf(s.child.pid!).length === 2)
+    await eventually('two workers are running', async () => workersOf(s).length === 2)
 
     // Racing uploads of one file name: exactly one 201, the others 409 (never a 5xx), whichever
     // worker each lands on. Different files into a version that does not exist yet all succeed.
@@ -101,16 +108,16 @@ for (const db of testDatabases()) {
   })
 }
 
-test('WHARF_WORKERS: a worker that dies is replaced; the server keeps serving', async (t) => {
+test('WHARF_WORKERS (npm start, compiled): a worker that dies is replaced; the server keeps serving', async (t) => {
   const { env: e } = await env(t, 'sqlite')
-  const s = startServer(process.execPath, [...WHARF, 'web'], e)
-  t.after(() => { s.child.kill('SIGKILL') })
+  const s = startServer('npm', ['start', '--silent'], e)
+  t.after(() => s.killAll())
   const url = await s.ready
-  await eventually('two workers are running', async () => childrenOf(s.child.pid!).length === 2)
-  const [victim] = childrenOf(s.child.pid!)
+  await eventually('two workers are running', async () => workersOf(s).length === 2)
+  const [victim] = workersOf(s)
   process.kill(victim!, 'SIGKILL')
   await eventually('a new worker replaces the dead one', async () => {
-    const now = childrenOf(s.child.pid!)
+    const now = workersOf(s)
     return now.length === 2 && !now.includes(victim!)
   }, 60_000)
   for (let i = 0; i < 6; i++) {
@@ -123,14 +130,14 @@ test('WHARF_WORKERS: a worker that dies is replaced; the server keeps serving', 
 test('WHARF_WORKERS: a worker that cannot start stops start-up with exit code 1', async (t) => {
   const first = await env(t, 'sqlite')
   const a = startServer(process.execPath, [...WHARF, 'web'], { ...first.env, WHARF_WORKERS: '1' })
-  t.after(() => { a.child.kill('SIGKILL') })
+  t.after(() => a.killAll())
   const port = new URL(await a.ready).port
   const second = await env(t, 'sqlite')
   const b = startServer(process.execPath, [...WHARF, 'web'], { ...second.env, WHARF_PORT: port })
-  t.after(() => { b.child.kill('SIGKILL') })
+  t.after(() => b.killAll())
   assert.equal(await b.exited, 1, b.output())
   assert.match(b.output(), /EADDRINUSE|address already in use/)
-  assert.deepEqual(childrenOf(b.child.pid!), [])
+  assert.deepEqual(childrenOf(b.child.pid!), [], 'no worker is left behind')
   a.child.kill('SIGTERM')
   assert.equal(await a.exited, 0)
 })

@@ -1,6 +1,7 @@
 // Real Wharf processes for end-to-end tests: spawned as users run them, the URL read from the ready
 // line, stopped by PID. Each gets a temp folder (and a PostgreSQL schema of its own when asked).
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import type { Readable } from 'node:stream'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -31,21 +32,24 @@ export function freshPostgresUrl(t: After): string | undefined {
 }
 
 export interface Started {
-  child: ChildProcess
+  child: ChildProcessByStdio<null, Readable, Readable>
   /** The URL of the ready line. */
   ready: Promise<string>
   /** The exit code (null when killed by a signal). */
   exited: Promise<number | null>
   output(): string
+  /** SIGKILL to the whole process group (npm, the primary, its workers): for cleanup hooks. */
+  killAll(): void
 }
 
 /** Starts a command; `ready` resolves with the URL from the ready line. */
 export function startServer(cmd: string, args: string[], env: Record<string, string>, opts: { cwd?: string } = {}): Started {
-  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // A process group of its own, so cleanup can kill what it started (npm's child, cluster workers).
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let out = ''
   const ready = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line in 90 s:\n${out}`)), 90_000)
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString()
       const m = /wharf listening on (https?:\/\/\S+)/.exec(out)
       if (m) {
@@ -53,7 +57,7 @@ export function startServer(cmd: string, args: string[], env: Record<string, str
         resolve(m[1]!)
       }
     })
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { out += d.toString() })
     child.on('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`exited with ${code} before ready:\n${out}`))
@@ -61,7 +65,14 @@ export function startServer(cmd: string, args: string[], env: Record<string, str
   })
   ready.catch(() => {})
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, ready, exited, output: () => out }
+  const killAll = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  return { child, ready, exited, output: () => out, killAll }
 }
 
 /** Polls `check` until it returns true, up to `timeoutMs` (generous: the machine may be busy). */
