@@ -9,6 +9,7 @@
 //   /-/settings[/tokens|/security|/orgs]   account, password, tokens, two-factor, organizations
 //   /-/admin/users                         site admins: create users, admin flag, visibility
 //   /-/admin/audit, /{owner}/-/audit       the audit log (site admins; an owner's owners)
+//   /{owner}/-/hooks                       package webhooks, deliveries, test delivery (owners)
 //   /-/assets/{style.css,copy.js,favicon.svg}
 // Every POST carries a CSRF token (./forms.ts); every response the CSP of ./layout.ts.
 import { createHash } from 'node:crypto'
@@ -24,6 +25,7 @@ import { settingsRoutes } from './routes/settings.js'
 import { securityRoutes } from './routes/security.js'
 import { adminRoutes } from './routes/admin.js'
 import { auditRoutes } from './routes/audit.js'
+import { hookRoutes } from './routes/hooks.js'
 import { packageRoutes } from './routes/packages.js'
 
 export { sessionResolver } from './sessions.js'
@@ -71,5 +73,6 @@ export async function webPages(app: FastifyInstance): Promise<void> {
   await app.register(securityRoutes)
   await app.register(adminRoutes)
   await app.register(auditRoutes)
+  await app.register(hookRoutes)
   await app.register(packageRoutes)
 }
