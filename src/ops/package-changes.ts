@@ -28,7 +28,7 @@ export class PackageChangeRecorder implements PackageChangeSink {
     switch (c.kind) {
       case 'file.create': {
         await recordAudit(trx, by, {
-          action: 'package.file.create', ownerId, targetType: 'package', target: `${target}/${c.ref.file}`,
+          action: c.replaced ? 'package.file.overwrite' : 'package.file.create', ownerId, targetType: 'package', target: `${target}/${c.ref.file}`,
           detail: { size: c.size, sha256: c.sha256, version_created: c.versionCreated },
         })
         if (c.versionCreated && this.events) {

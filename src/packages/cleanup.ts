@@ -4,6 +4,7 @@
 // "name/version". Patterns are regular expressions with RE2 semantics (re2js): matching takes
 // linear time, so no pattern a user types can hang the server. Protected versions are never removed.
 // preview() and run() share one plan, so a preview lists exactly what a run then removes.
+import { jobActor } from '../ops/audit.js'
 import type { Kysely } from 'kysely'
 import { RE2JS } from 're2js'
 import type { Database, PackageCleanupRule } from '../storage/db/schema.js'
@@ -174,7 +175,7 @@ export class CleanupService {
     for (const c of await this.preview(rule)) {
       if (signal?.aborted) break
       try {
-        await this.packages.deleteVersion({ ownerId: rule.ownerId, type: rule.type, name: c.name, version: c.version })
+        await this.packages.deleteVersion({ ownerId: rule.ownerId, type: rule.type, name: c.name, version: c.version }, jobActor(`cleanup-rule ${rule.id}`))
         removed.push(c)
       } catch (err) {
         // Gone meanwhile, or protected since the plan was made: not removed, not an error.

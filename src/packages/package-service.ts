@@ -69,7 +69,7 @@ export interface OpenedFile extends FileView {
  * transaction of the change, so either both commit or neither does.
  */
 export type PackageChange =
-  | { readonly kind: 'file.create'; readonly ref: FileRef; readonly versionId: number; readonly versionCreated: boolean; readonly size: number; readonly sha256: string }
+  | { readonly kind: 'file.create'; readonly ref: FileRef; readonly versionId: number; readonly versionCreated: boolean; readonly replaced?: boolean; readonly size: number; readonly sha256: string }
   | { readonly kind: 'file.delete'; readonly ref: FileRef; readonly versionId: number; readonly versionDeleted: boolean; readonly version: VersionView }
   | { readonly kind: 'version.delete'; readonly ref: VersionRef; readonly versionId: number; readonly files: number; readonly version: VersionView }
 
@@ -228,7 +228,7 @@ export class PackageService {
         const n = await trx.selectFrom('package_file').select((eb) => eb.fn.countAll<number>().as('n')).where('version_id', '=', v.id).executeTakeFirstOrThrow()
         await this.changes.record(trx, input.by, {
           kind: 'file.create', ref: { ownerId: input.ownerId, type: input.type, name: pkg.name, version: input.version, file: f.name },
-          versionId: v.id, versionCreated: Number(n.n) === 1, size: upload.size, sha256: upload.sha256,
+          versionId: v.id, versionCreated: !stored.replaced && Number(n.n) === 1, replaced: stored.replaced, size: upload.size, sha256: upload.sha256,
         })
       }
       return stored
