@@ -6,6 +6,7 @@ import { openServices, type Services } from '../services.js'
 import { registerWeb } from './web.js'
 import { registerAdminUser } from './admin-user.js'
 import { registerMigrateDb } from './migrate-db.js'
+import { registerMigrateStorage } from './migrate-storage.js'
 import { packageTypes } from '../registries/index.js'
 import { registerDoctor } from './doctor.js'
 
@@ -15,6 +16,7 @@ export async function runCli(argv: string[]): Promise<void> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   registerWeb(program)
+  registerMigrateStorage(program)
   const admin = program.command('admin').description('administration commands')
   registerAdminUser(admin.command('user').description('manage users'), () => openServices(loadConfig(process.env)))
   program.command('migrate').description('apply database migrations and exit')
