@@ -21,7 +21,9 @@ export class WharfError extends Error {
 export const invalid = (msg: string) => new WharfError('invalid', msg)
 export const unauthenticated = (msg = 'authentication required') => new WharfError('unauthenticated', msg)
 export const forbidden = (msg: string) => new WharfError('forbidden', msg)
-export const notFound = (what: string) => new WharfError('not_found', `${what} does not exist`)
+/** The message of notFound(what), for paths that answer 404 without throwing. */
+export const notFoundMessage = (what: string) => `${what} does not exist`
+export const notFound = (what: string) => new WharfError('not_found', notFoundMessage(what))
 export const conflict = (msg: string) => new WharfError('conflict', msg)
 export const tooLarge = (msg: string) => new WharfError('too_large', msg)
 export const unprocessable = (msg: string) => new WharfError('unprocessable', msg)

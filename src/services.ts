@@ -11,6 +11,7 @@ import { OrgService } from './accounts/orgs.js'
 import { TokenService } from './accounts/tokens.js'
 import { Authenticator } from './accounts/authenticate.js'
 import { OwnerAccess } from './accounts/owner-access.js'
+import { AccountCache } from './accounts/account-cache.js'
 import type { BlobStore } from './storage/blobs/blob-store.js'
 import { openBlobStore } from './storage/blobs/open.js'
 import { PackageService } from './packages/package-service.js'
@@ -71,21 +72,25 @@ export interface Services {
 export async function openServices(config: Config, opts: { migrate?: boolean } = {}): Promise<Services> {
   if (config.databaseUrl.startsWith('postgres')) await ensurePostgresSchema(config.databaseUrl)
   const metrics = config.metrics.enabled ? new Metrics() : undefined
-  const { db, flavor } = openDatabase(config.databaseUrl, metrics
+  const { db: base, flavor } = openDatabase(config.databaseUrl, metrics
     ? { log: (e) => (e.level === 'query' ? metrics.dbQuery(e.queryDurationMillis / 1000) : metrics.dbError()) }
     : {})
   try {
     if (opts.migrate !== false) {
       const sqliteFile = flavor === 'sqlite' ? config.databaseUrl.slice('sqlite:'.length) : undefined
-      await migrateToLatest(db, flavor, { sqliteFile })
+      await migrateToLatest(base, flavor, { sqliteFile })
     }
   } catch (err) {
-    await db.destroy()
+    await base.destroy()
     throw err
   }
-  const users = new UserService(db, flavor, config.passwordHashCost)
-  const orgs = new OrgService(db, flavor)
-  const tokens = new TokenService(db)
+  // Every statement goes through the account cache's plugin, so any write to an account table
+  // (whoever makes it) empties the cached owner, membership and token lookups at once.
+  const accounts = new AccountCache()
+  const db = base.withPlugin(accounts.plugin())
+  const users = new UserService(db, flavor, accounts, config.passwordHashCost)
+  const orgs = new OrgService(db, flavor, accounts)
+  const tokens = new TokenService(db, accounts)
   const auth = new Authenticator(users, tokens, (name, ip) => recordAudit(db, { userId: null, name: 'anonymous', kind: 'anonymous', ip },
     { action: 'auth.throttled', targetType: 'user', target: name, detail: { reason: 'too many failed sign-ins' } }))
   const access = new OwnerAccess(users, orgs, config)

@@ -8,6 +8,9 @@ import { invalid, notFound, unprocessable } from '../errors.js'
 import { checkOwnerName } from './names.js'
 import { checkVisibility, now, USER_TYPE_ORGANIZATION } from './users.js'
 import { recordAudit, type AuditBy } from '../ops/audit.js'
+import type { AccountCache, TtlCache } from './account-cache.js'
+
+export interface Membership { isMember: boolean; isOwner: boolean; access: PackagesAccess }
 
 export const PACKAGES_ACCESS: readonly PackagesAccess[] = ['none', 'read', 'write', 'admin']
 const RANK: Record<PackagesAccess, number> = { none: 0, read: 1, write: 2, admin: 3 }
@@ -22,7 +25,11 @@ export function checkPackagesAccess(v: unknown): PackagesAccess {
 export const maxAccess = (a: PackagesAccess, b: PackagesAccess) => (RANK[a] >= RANK[b] ? a : b)
 
 export class OrgService {
-  constructor(private readonly db: Kysely<Database>, private readonly flavor: Flavor) {}
+  readonly #memberships: TtlCache<string, Membership>
+
+  constructor(private readonly db: Kysely<Database>, private readonly flavor: Flavor, private readonly accounts: AccountCache) {
+    this.#memberships = accounts.create()
+  }
 
   async create(input: { name: string; visibility?: Visibility; fullName?: string; description?: string }, creator: User, by?: AuditBy): Promise<User> {
     const name = checkOwnerName(input.name, 'organization name')
@@ -146,7 +153,11 @@ export class OrgService {
   }
 
   /** The user's membership facts in an organization: member of any team, and the best packages access. */
-  async membership(orgId: number, userId: number): Promise<{ isMember: boolean; isOwner: boolean; access: PackagesAccess }> {
+  async membership(orgId: number, userId: number): Promise<Membership> {
+    return (await this.accounts.through(this.#memberships, `${orgId}:${userId}`, () => this.#loadMembership(orgId, userId)))!
+  }
+
+  async #loadMembership(orgId: number, userId: number): Promise<Membership> {
     const rows = await this.db.selectFrom('team_user').innerJoin('team', 'team.id', 'team_user.team_id')
       .select(['team.packages_access', 'team.is_owner_team'])
       .where('team.org_id', '=', orgId).where('team_user.user_id', '=', userId).execute()

@@ -1,5 +1,5 @@
 // Access tokens: created once, stored as a SHA-256 digest; a deleted token stops working at once here
-// and within TOKEN_CACHE_MS on other instances.
+// and within TOKEN_CACHE_MS on other instances (account-cache.ts clears the lookups on every write).
 import type { Kysely } from 'kysely'
 import type { AccessToken, Database, User } from '../storage/db/schema.js'
 import { isUniqueViolation } from '../storage/db/errors.js'
@@ -8,16 +8,18 @@ import { parseScopes, type Scope } from '../auth/scopes.js'
 import { invalid, notFound, unprocessable } from '../errors.js'
 import { now } from './users.js'
 import { recordAudit, type AuditBy } from '../ops/audit.js'
+import { ACCOUNT_CACHE_MS, type AccountCache, type TtlCache } from './account-cache.js'
 
-export const TOKEN_CACHE_MS = 5_000
-const CACHE_MAX = 10_000
+export const TOKEN_CACHE_MS = ACCOUNT_CACHE_MS
 
 export interface TokenHit { token: AccessToken; user: User }
 
 export class TokenService {
-  private readonly cache = new Map<string, { hit: TokenHit; expires: number }>()
+  private readonly cache: TtlCache<string, TokenHit>
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<Database>, private readonly accounts: AccountCache) {
+    this.cache = accounts.create(TOKEN_CACHE_MS)
+  }
 
   async create(user: User, input: { name: string; scopes: readonly string[] | string }, by?: AuditBy): Promise<{ token: string; row: AccessToken }> {
     if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 255) {
@@ -47,7 +49,8 @@ export class TokenService {
 
   /** Deletes by numeric id or by name. */
   async delete(user: User, idOrName: string, by?: AuditBy): Promise<void> {
-    const rows = await this.db.transaction().execute(async (trx) => {
+    // The account cache's plugin empties the token lookups as this statement runs.
+    await this.db.transaction().execute(async (trx) => {
       let q = trx.deleteFrom('access_token').where('user_id', '=', user.id)
       q = /^\d+$/.test(idOrName) ? q.where('id', '=', Number(idOrName)) : q.where('lower_name', '=', idOrName.toLowerCase())
       const deleted = await q.returning(['id', 'name', 'token_hash']).execute()
@@ -55,37 +58,29 @@ export class TokenService {
       for (const r of deleted) {
         await recordAudit(trx, by, { action: 'token.delete', ownerId: user.id, targetType: 'token', target: `${user.name}/${r.name}`, detail: { token_id: r.id } })
       }
-      return deleted
     })
-    for (const r of rows) this.cache.delete(r.token_hash)
   }
 
   /** The token's row and user, or undefined for an unknown or revoked token. */
   async lookup(token: string): Promise<TokenHit | undefined> {
     const key = hashToken(token)
-    const t = Date.now()
-    const cached = this.cache.get(key)
-    if (cached && cached.expires > t) return cached.hit
-    const row = await this.db.selectFrom('access_token').selectAll().where('token_hash', '=', key).executeTakeFirst()
-    if (!row) {
-      this.cache.delete(key)
-      return undefined
-    }
-    const user = await this.db.selectFrom('user').selectAll().where('id', '=', row.user_id).executeTakeFirst()
-    if (!user) return undefined
-    if (this.cache.size >= CACHE_MAX) this.cache.clear()
-    this.cache.set(key, { hit: { token: row, user }, expires: t + TOKEN_CACHE_MS })
-    const last = row.last_used_unix ?? 0
-    if (now() - last > 60) {
-      // At most one write a minute per token, off the request's path.
-      this.db.updateTable('access_token').set({ last_used_unix: now() }).where('id', '=', row.id).execute().catch(() => {})
-    }
-    return { token: row, user }
+    return this.accounts.through(this.cache, key, async () => {
+      const row = await this.db.selectFrom('access_token').selectAll().where('token_hash', '=', key).executeTakeFirst()
+      if (!row) return undefined
+      const user = await this.db.selectFrom('user').selectAll().where('id', '=', row.user_id).executeTakeFirst()
+      if (!user) return undefined
+      const last = row.last_used_unix ?? 0
+      if (now() - last > 60) {
+        // At most one write a minute per token, off the request's path.
+        this.db.updateTable('access_token').set({ last_used_unix: now() }).where('id', '=', row.id).execute().catch(() => {})
+      }
+      return { token: row, user }
+    })
   }
 
-  /** Forget cached lookups (e.g. after a user changed). */
-  invalidateUser(userId: number): void {
-    for (const [k, v] of this.cache) if (v.hit.user.id === userId) this.cache.delete(k)
+  /** Forget cached lookups (e.g. after a user changed; writes through Kysely do this by themselves). */
+  invalidateUser(_userId: number): void {
+    this.cache.clear()
   }
 }
 

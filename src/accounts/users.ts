@@ -8,6 +8,7 @@ import { DEFAULT_PASSWORD_COST, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_
 import { invalid, notFound, unprocessable } from '../errors.js'
 import { checkEmail, checkOwnerName } from './names.js'
 import { recordAudit, type AuditBy } from '../ops/audit.js'
+import type { AccountCache, TtlCache } from './account-cache.js'
 
 export const USER_TYPE_INDIVIDUAL = 0
 export const USER_TYPE_ORGANIZATION = 1
@@ -46,12 +47,17 @@ export interface UserChanges {
 }
 
 export class UserService {
+  readonly #owners: TtlCache<string, User>
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly flavor: Flavor,
+    private readonly accounts: AccountCache,
     /** log2 of scrypt's N for new hashes (WHARF_PASSWORD_HASH_COST). */
     readonly passwordCost = DEFAULT_PASSWORD_COST,
-  ) {}
+  ) {
+    this.#owners = accounts.create()
+  }
 
   async create(input: CreateUserInput, by?: AuditBy): Promise<User> {
     const name = checkOwnerName(input.username)
@@ -79,9 +85,11 @@ export class UserService {
     }
   }
 
-  /** An individual or an organization, by name (case-insensitive). */
+  /** An individual or an organization, by name (case-insensitive); cached for a few seconds (account-cache.ts). */
   async findOwner(name: string): Promise<User | undefined> {
-    return this.db.selectFrom('user').selectAll().where('lower_name', '=', name.toLowerCase()).executeTakeFirst()
+    const lower = name.toLowerCase()
+    return this.accounts.through(this.#owners, lower, () =>
+      this.db.selectFrom('user').selectAll().where('lower_name', '=', lower).executeTakeFirst())
   }
 
   async findById(id: number): Promise<User | undefined> {

@@ -26,7 +26,8 @@ export function sendContinue(req: FastifyRequest, reply: FastifyReply): void {
 }
 
 export function expectContinueHooks(app: FastifyInstance): void {
-  app.addHook('preParsing', async (req, reply) => {
-    if (!req.routeOptions.config?.deferContinue) sendContinue(req, reply)
+  app.addHook('preParsing', (req, reply, payload, done) => {
+    if (req.headers.expect !== undefined && !req.routeOptions.config?.deferContinue) sendContinue(req, reply)
+    done(null, payload)
   })
 }

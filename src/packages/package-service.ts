@@ -18,6 +18,8 @@ import { DownloadCounter } from './download-counter.js'
 import type { AuditBy } from '../ops/audit.js'
 import { isProtected, mayOverwrite, readSettings, type PackageSettings } from './package-settings.js'
 import type { QuotaService } from './quota.js'
+import { prepared } from '../storage/db/prepared.js'
+import { DigestCompleter, missingDigests } from './digests.js'
 
 export interface PackageRef {
   readonly ownerId: number
@@ -58,6 +60,15 @@ export interface FileView {
   readonly sha512: string
 }
 
+/** What an upload stored (its other digests may still be being computed: read the file for them). */
+export interface StoredFile {
+  readonly id: number
+  readonly versionId: number
+  readonly name: string
+  readonly size: number
+  readonly sha256: string
+}
+
 /** A stored file ready to be sent: its facts plus a way to stream (a range of) its bytes. */
 export interface OpenedFile extends FileView {
   readonly version: VersionView
@@ -85,6 +96,8 @@ export type UploadInput = FileRef & {
   readonly ownerName?: string
   /** Site admins are not held to owner quotas (as in Gitea). */
   readonly quotaExempt?: boolean
+  /** Content-Length, when the client sent one (small bodies get all four digests on the way). */
+  readonly declaredSize?: number
   /** X-Checksum-* the client announced; a mismatch is a 400 and nothing is stored. */
   readonly expected?: ExpectedChecksums
 } & (
@@ -122,7 +135,17 @@ export class PackageService {
   ) {
     this.downloads = new DownloadCounter(db)
     this.#small = new SmallBlobCache(blobs)
+    this.#digests = new DigestCompleter(db, blobs)
+    const q = fileQueries(db)
+    this.#findFile = q.findFile
+    this.#openFile = q.openFile
   }
+
+  // Built and compiled once (prepared.ts): these run on every download and every upload.
+  readonly #findFile: ReturnType<typeof fileQueries>['findFile']
+  readonly #openFile: ReturnType<typeof fileQueries>['openFile']
+
+  readonly #digests: DigestCompleter
 
   /** Small blobs kept in memory: immutable, so never stale. */
   readonly #small: SmallBlobCache
@@ -137,7 +160,7 @@ export class PackageService {
    * (case-insensitive) in the version → conflict, unless the package's settings allow overwriting
    * that version: then the file is pointed at the new blob in the same transaction (`replaced`).
    */
-  async addFile(input: UploadInput): Promise<FileView & { replaced: boolean }> {
+  async addFile(input: UploadInput): Promise<StoredFile & { replaced: boolean }> {
     return this.#store(input, async (trx, pkgId) => rows.findOrInsertVersion(trx, this.flavor, { packageId: pkgId, version: input.version, creatorId: input.creatorId }),
       false, mayOverwrite(await readSettings(this.db, input), input.version))
   }
@@ -151,7 +174,7 @@ export class PackageService {
     let replacing: FileView | undefined
     let newVersion = true
     if ('file' in ref) {
-      const existing = await this.findFile(ref)
+      const existing = (await this.#findFile(...fileArgs(ref)))[0]
       if (existing) {
         if (!mayOverwrite(await readSettings(this.db, ref), ref.version)) throw conflict(`file ${ref.file} already exists in ${ref.name} ${ref.version}`)
         replacing = existing
@@ -171,7 +194,7 @@ export class PackageService {
    * Stores a file as the first file of a new version (Go): an existing version → conflict.
    * `metadataJson` is stored on the version; `isLead` marks the file as the version's main file.
    */
-  async createVersionWithFile(input: UploadInput & { metadataJson?: string | null; isLead?: boolean }): Promise<FileView> {
+  async createVersionWithFile(input: UploadInput & { metadataJson?: string | null; isLead?: boolean }): Promise<StoredFile> {
     return this.#store(input, async (trx, pkgId) => {
       try {
         return await rows.insertVersion(trx, { packageId: pkgId, version: input.version, creatorId: input.creatorId, metadataJson: input.metadataJson })
@@ -187,11 +210,12 @@ export class PackageService {
     version: (trx: Kysely<Database>, packageId: number) => Promise<{ id: number }>,
     isLead = false,
     overwrite = false,
-  ): Promise<FileView & { replaced: boolean }> {
+  ): Promise<StoredFile & { replaced: boolean }> {
     const limit = this.limitFor(input.type)
     const quota = this.quota && !input.quotaExempt && await this.quota.applies(input.ownerId) ? this.quota : undefined
     const ownerName = input.ownerName ?? `#${input.ownerId}`
-    const upload = input.spooled ?? await spoolUpload(input.body, this.tmpDir, limit)
+    const upload = input.spooled
+      ?? await spoolUpload(input.body, this.tmpDir, limit, { expected: input.expected, declaredSize: input.declaredSize })
     try {
       if (limit !== undefined && upload.size > limit) throw tooLarge(`the file is larger than the limit of ${limit} bytes`)
       verifyChecksums(upload, input.expected)
@@ -233,10 +257,16 @@ export class PackageService {
       }
       return stored
     })
-    return {
-      id: file.id, versionId: file.version_id, name: file.name, isLead: file.is_lead, createdUnix: file.created_unix,
-      size: upload.size, md5: upload.md5, sha1: upload.sha1, sha256: upload.sha256, sha512: upload.sha512, replaced,
-    }
+    // The digests left out on the way are computed now, in a worker, after the answer; readers of
+    // the file wait for them (#complete), and a failure here is retried by the next reader.
+    if (missingDigests(upload).length > 0) this.#digests.complete(blobKey(upload.sha256), upload).catch(() => {})
+    return { id: file.id, versionId: file.version_id, name: file.name, size: upload.size, sha256: upload.sha256, replaced }
+  }
+
+  /** The view with every digest (computing those an upload left for later, see digests.ts). */
+  async #complete<T extends FileView>(f: T): Promise<T> {
+    if (missingDigests(f).length === 0) return f
+    return { ...f, ...await this.#digests.complete(blobKey(f.sha256), f) }
   }
 
   async #insertFile(trx: Kysely<Database>, input: FileRef, versionId: number, blobId: number, isLead: boolean) {
@@ -286,22 +316,29 @@ export class PackageService {
     }
   }
 
-  /** The file if it exists: the cheap duplicate check before an upload body is read. */
+  /** The file if it exists. */
   async findFile(ref: FileRef): Promise<FileView | undefined> {
-    return this.#fileQuery(ref).executeTakeFirst()
+    const f = (await this.#findFile(...fileArgs(ref)))[0]
+    return f && this.#complete(f)
+  }
+
+  /** The cheap duplicate check before an upload body is read. */
+  async fileExists(ref: FileRef): Promise<boolean> {
+    return (await this.#findFile(...fileArgs(ref))).length > 0
   }
 
   /** A file with its version, ready to stream; not_found when any part is missing. */
   async openFile(ref: FileRef): Promise<OpenedFile> {
+    const f = await this.findOpenFile(ref)
+    if (!f) throw notFound(`file ${ref.file}`)
+    return f
+  }
+
+  /** openFile, or undefined when the file does not exist (a 404 without an exception). */
+  async findOpenFile(ref: FileRef): Promise<OpenedFile | undefined> {
     // One indexed query: the download path's only database round trip besides access checks.
-    const r = await this.#fileQuery(ref)
-      .select([
-        'p.id as v_packageId', 'p.owner_id as v_ownerId', 'p.type as v_type', 'p.name as v_name', 'v.version as v_version',
-        'v.creator_id as v_creatorId', 'v.metadata_json as v_metadataJson', 'v.download_count as v_downloadCount',
-        'v.created_unix as v_createdUnix',
-      ])
-      .executeTakeFirst()
-    if (!r) throw notFound(`file ${ref.file}`)
+    const r = (await this.#openFile(...fileArgs(ref)))[0]
+    if (!r) return undefined
     const version: VersionView = {
       id: r.versionId, packageId: r.v_packageId, ownerId: r.v_ownerId, type: r.v_type, name: r.v_name, version: r.v_version,
       creatorId: r.v_creatorId, metadataJson: r.v_metadataJson, downloadCount: r.v_downloadCount, createdUnix: r.v_createdUnix,
@@ -311,18 +348,9 @@ export class PackageService {
       size: r.size, md5: r.md5, sha1: r.sha1, sha256: r.sha256, sha512: r.sha512,
     }
     const key = blobKey(r.sha256)
-    return { ...file, version, open: (range) => this.#small.open(key, file.size, range) }
+    return { ...await this.#complete(file), version, open: (range) => this.#small.open(key, file.size, range) }
   }
 
-  #fileQuery(ref: FileRef) {
-    return rows.selectFiles(this.db)
-      .innerJoin('package_version as v', 'v.id', 'f.version_id')
-      .innerJoin('package as p', 'p.id', 'v.package_id')
-      .where('p.owner_id', '=', ref.ownerId).where('p.type', '=', ref.type)
-      .where('p.lower_name', '=', ref.name.toLowerCase())
-      .where('v.lower_version', '=', ref.version.toLowerCase())
-      .where('f.lower_name', '=', ref.file.toLowerCase())
-  }
 
   /** Deletes one file; the version goes too when it was its last file, the package with its last version. */
   async deleteFile(ref: FileRef, by?: AuditBy): Promise<void> {
@@ -440,12 +468,39 @@ export class PackageService {
 
   /** The files of a version, by name. */
   async listFiles(versionId: number): Promise<FileView[]> {
-    return rows.selectFiles(this.db).where('f.version_id', '=', versionId).orderBy('f.lower_name').execute()
+    const files = await rows.selectFiles(this.db).where('f.version_id', '=', versionId).orderBy('f.lower_name').execute()
+    return Promise.all(files.map((f) => this.#complete(f)))
   }
 
   /** Counts one whole-file download; written to the database in batches (DownloadCounter). */
   countDownload(versionId: number): void {
     this.downloads.count(versionId)
+  }
+}
+
+type FileArgs = [ownerId: number, type: string, lowerName: string, lowerVersion: string, lowerFile: string]
+
+const fileArgs = (ref: FileRef): FileArgs =>
+  [ref.ownerId, ref.type, ref.name.toLowerCase(), ref.version.toLowerCase(), ref.file.toLowerCase()]
+
+function fileQuery(db: Kysely<Database>, ownerId: number, type: string, lowerName: string, lowerVersion: string, lowerFile: string) {
+  return rows.selectFiles(db)
+    .innerJoin('package_version as v', 'v.id', 'f.version_id')
+    .innerJoin('package as p', 'p.id', 'v.package_id')
+    .where('p.owner_id', '=', ownerId).where('p.type', '=', type)
+    .where('p.lower_name', '=', lowerName)
+    .where('v.lower_version', '=', lowerVersion)
+    .where('f.lower_name', '=', lowerFile)
+}
+
+function fileQueries(db: Kysely<Database>) {
+  return {
+    findFile: prepared(db, 5, (d, ...a: FileArgs) => fileQuery(d, ...a)),
+    openFile: prepared(db, 5, (d, ...a: FileArgs) => fileQuery(d, ...a).select([
+      'p.id as v_packageId', 'p.owner_id as v_ownerId', 'p.type as v_type', 'p.name as v_name', 'v.version as v_version',
+      'v.creator_id as v_creatorId', 'v.metadata_json as v_metadataJson', 'v.download_count as v_downloadCount',
+      'v.created_unix as v_createdUnix',
+    ])),
   }
 }
 

@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { WharfError } from '../errors.js'
-import { spoolUpload, verifyChecksums } from './upload.js'
+import { INLINE_DIGESTS_MAX, spoolUpload, verifyChecksums } from './upload.js'
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-spool-'))
@@ -13,15 +13,25 @@ async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string>
   return dir
 }
 
-test('spoolUpload: the four digests of "abc" in one pass, and the bytes on disk', async (t) => {
+test('spoolUpload: the four digests of a small declared body in one pass, and the bytes on disk', async (t) => {
   const dir = await tmp(t)
-  const up = await spoolUpload(Readable.from([Buffer.from('a'), Buffer.from('bc')]), dir)
+  const up = await spoolUpload(Readable.from([Buffer.from('a'), Buffer.from('bc')]), dir, undefined, { declaredSize: 3 })
   assert.equal(up.size, 3)
   assert.equal(up.md5, '900150983cd24fb0d6963f7d28e17f72')
   assert.equal(up.sha1, 'a9993e364706816aba3e25717850c26c9cd0d89d')
   assert.equal(up.sha256, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
   assert.equal(up.sha512.slice(0, 16), 'ddaf35a193617aba')
   assert.equal(await readFile(up.path, 'utf8'), 'abc')
+})
+
+test('spoolUpload: a body of unknown or large size gets SHA-256 and the announced digests on the way, the rest later', async (t) => {
+  const dir = await tmp(t)
+  const unknown = await spoolUpload(Readable.from([Buffer.from('abc')]), dir)
+  assert.deepEqual([unknown.md5, unknown.sha1, unknown.sha512], ['', '', ''])
+  assert.equal(unknown.sha256, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+  const announced = await spoolUpload(Readable.from([Buffer.from('abc')]), dir, undefined,
+    { declaredSize: INLINE_DIGESTS_MAX + 1, expected: { md5: '900150983cd24fb0d6963f7d28e17f72' } })
+  assert.deepEqual([announced.md5, announced.sha1, announced.sha512], ['900150983cd24fb0d6963f7d28e17f72', '', ''])
 })
 
 test('spoolUpload: past the limit → too_large and no file left', async (t) => {

@@ -30,8 +30,9 @@ test('npm start: ready line, bootstrap admin works, SIGTERM stops with exit code
 
 test('SIGINT lets an upload in flight finish, then exits 0', async (t) => {
   const data = await tempDir(t)
+  // debug: Fastify logs each request as it comes in (at info only once it is answered).
   const s = startServer(process.execPath, [...WHARF, 'web'], {
-    WHARF_DATA: data, WHARF_PORT: '0', WHARF_ADMIN_USERNAME: 'root', WHARF_ADMIN_PASSWORD: 'root-pass-123',
+    WHARF_DATA: data, WHARF_PORT: '0', WHARF_ADMIN_USERNAME: 'root', WHARF_ADMIN_PASSWORD: 'root-pass-123', WHARF_LOG_LEVEL: 'debug',
   })
   t.after(() => s.killAll())
   const url = new URL(await s.ready)

@@ -4,7 +4,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { createHash } from 'node:crypto'
-import { WharfError, notFound } from '../../errors.js'
+import { notFound, notFoundMessage } from '../../errors.js'
+import { sendError } from '../../http/error-handler.js'
 import { sendContinue } from '../../http/expect-continue.js'
 import { sendBlob, type SendableBlob } from '../../http/send-blob.js'
 import { auditBy } from '../../http/audit-by.js'
@@ -34,8 +35,9 @@ export const routes: FastifyPluginAsync = async (app) => {
 
   // A refusal sent before the body was read: close the connection rather than read (or let Node
   // drain) a body nobody wants.
-  app.addHook('onSend', async (req, reply) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (req.method === 'PUT' && reply.statusCode >= 400 && !req.raw.complete) reply.header('connection', 'close')
+    done(null, payload)
   })
 
   app.put<{ Params: FileParams }>('/:name/:version/:file', { config: { deferContinue: true } }, async (req, reply) => {
@@ -53,6 +55,7 @@ export const routes: FastifyPluginAsync = async (app) => {
       // Fastify skips the parser for a body it knows is empty; the raw request is that empty body.
       ...ref, creatorId: req.actor!.userId, by: auditBy(req), body: (req.body as Readable | undefined) ?? req.raw, expected,
       ownerName: owner.name, quotaExempt,
+      declaredSize: declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined,
     })
     return reply.code(201).send()
   })
@@ -103,11 +106,13 @@ const isSha256Sums = (file: string) => file.toLowerCase() === 'sha256sums'
 
 /** A stored file, or a version's SHA256SUMS made from its files when no file of that name was uploaded. */
 async function sendFile(req: FastifyRequest, reply: FastifyReply, packages: PackageService, ref: FileRef): Promise<FastifyReply> {
-  let file
-  try {
-    file = await packages.openFile(ref)
-  } catch (err) {
-    if (!(err instanceof WharfError && err.kind === 'not_found' && isSha256Sums(ref.file))) throw err
+  // A missing file is the common 404 (probing clients): answered without throwing.
+  const file = await packages.findOpenFile(ref)
+  if (!file) {
+    if (!isSha256Sums(ref.file)) {
+      sendError(req, reply, 404, notFoundMessage(`file ${ref.file}`))
+      return reply
+    }
     const v = await packages.getVersion(ref)
     await sendBlob(req, reply, sha256Sums(await packages.listFiles(v.id)), { contentType: 'text/plain; charset=utf-8' })
     return reply

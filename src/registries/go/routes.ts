@@ -31,8 +31,9 @@ export const routes: FastifyPluginAsync = async (app) => {
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload))
 
   // A refusal sent before the body was read: close the connection rather than drain the body.
-  app.addHook('onSend', async (req, reply) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (req.method === 'PUT' && reply.statusCode >= 400 && !req.raw.complete) reply.header('connection', 'close')
+    done(null, payload)
   })
 
   app.put<{ Params: { owner: string } }>('/upload', { config: { deferContinue: true } }, async (req, reply) => {
