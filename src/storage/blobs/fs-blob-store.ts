@@ -8,6 +8,8 @@ import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { BlobNotFoundError, isBlobKey, type BlobKey, type BlobStat, type BlobStore, type ByteRange } from './blob-store.js'
 
+const READ_CHUNK = 1024 * 1024
+
 export class FsBlobStore implements BlobStore {
   readonly #root: string
   readonly #tmp: string
@@ -122,7 +124,11 @@ export class FsBlobStore implements BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(key)
       throw err
     }
-    return fh.createReadStream({ start: range?.start, end: range?.end, autoClose: true })
+    // 1 MiB reads (the default is 64 KiB): a 1 GiB download went at half the bare Node server's
+    // speed with 16k small reads and socket writes. Never more than the bytes asked for.
+    const length = range ? range.end - range.start + 1 : (await fh.stat()).size
+    const highWaterMark = Math.max(16 * 1024, Math.min(READ_CHUNK, length))
+    return fh.createReadStream({ start: range?.start, end: range?.end, autoClose: true, highWaterMark })
   }
 
   async stat(key: BlobKey): Promise<BlobStat | undefined> {
