@@ -72,9 +72,10 @@ export interface Services {
 export async function openServices(config: Config, opts: { migrate?: boolean } = {}): Promise<Services> {
   if (config.databaseUrl.startsWith('postgres')) await ensurePostgresSchema(config.databaseUrl)
   const metrics = config.metrics.enabled ? new Metrics() : undefined
-  const { db: base, flavor } = openDatabase(config.databaseUrl, metrics
-    ? { log: (e) => (e.level === 'query' ? metrics.dbQuery(e.queryDurationMillis / 1000) : metrics.dbError()) }
-    : {})
+  const { db: base, flavor } = openDatabase(config.databaseUrl, {
+    pool: config.databasePool,
+    ...(metrics ? { log: (e) => (e.level === 'query' ? metrics.dbQuery(e.queryDurationMillis / 1000) : metrics.dbError()) } : {}),
+  })
   try {
     if (opts.migrate !== false) {
       const sqliteFile = flavor === 'sqlite' ? config.databaseUrl.slice('sqlite:'.length) : undefined

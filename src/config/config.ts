@@ -18,6 +18,8 @@ export interface Config {
   readonly port: number
   readonly dataDir: string
   readonly databaseUrl: string
+  /** WHARF_DATABASE_POOL: PostgreSQL connections per process (SQLite: unused). */
+  readonly databasePool: number
   readonly storageUrl: string
   /** For s3:// storage: from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, and AWS_REGION. */
   readonly storageOptions: { readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string }; readonly defaultRegion?: string }
@@ -117,6 +119,7 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
     port,
     dataDir,
     databaseUrl,
+    databasePool: parseIntIn('WHARF_DATABASE_POOL', nonEmpty(env, 'WHARF_DATABASE_POOL') ?? String(defaultDatabasePool()), 1, 1000),
     storageUrl,
     storageOptions: Object.freeze(storageOptions),
     serveDirect,
@@ -229,6 +232,15 @@ function nonEmpty(env: Env, name: string): string | undefined {
 export function parsePort(name: string, raw: string): number {
   if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new ConfigError(name, `expected a port number 0-65535, got '${raw}'`)
   return Number(raw)
+}
+
+/**
+ * Enough PostgreSQL connections that requests rarely queue for one (a request holds one only for
+ * its queries, never while a body streams), few enough that several instances fit in the server's
+ * default max_connections of 100: 8 per core, from 10 to 32.
+ */
+export function defaultDatabasePool(): number {
+  return Math.min(32, Math.max(10, 8 * os.availableParallelism()))
 }
 
 function parseIntIn(name: string, raw: string, min: number, max: number): number {

@@ -41,6 +41,8 @@ export interface OpenDatabase {
 export interface OpenOptions {
   /** Called after every query (metrics); Kysely passes its duration or its error. */
   log?: (event: LogEvent) => void
+  /** PostgreSQL pool size (WHARF_DATABASE_POOL); default 10. */
+  pool?: number
 }
 
 export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase {
@@ -74,7 +76,7 @@ export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase 
   if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name '${schema}'`)
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
-    max: 10,
+    max: opts.pool ?? 10,
     ...(schema !== null ? { options: `-c search_path=${schema}` } : {}),
   })
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...log }), flavor: 'postgres' }
