@@ -24,6 +24,7 @@ import { GoProxyCache } from './registries/go/proxy/cache.js'
 import { AuditService, recordAudit } from './ops/audit.js'
 import { PackageChangeRecorder } from './ops/package-changes.js'
 import { WebhookService } from './ops/webhooks.js'
+import { OidcService } from './ops/oidc.js'
 import { PackageSettingsService } from './packages/package-settings.js'
 import { QuotaService } from './packages/quota.js'
 import { CleanupService } from './packages/cleanup.js'
@@ -57,6 +58,8 @@ export interface Services {
   readonly goProxy: GoProxyCache
   readonly audit: AuditService
   readonly webhooks: WebhookService
+  /** OIDC trusted publishing: trust policies and the ID-token exchange. */
+  readonly oidc: OidcService
   /** Starts the blob GC job (`wharf web`); it stops on close(). Download counts flush regardless. */
   startJobs(log: JobLogger): void
   /** WHARF_PUBLIC_URL, else the address the server listens on (set by `wharf web` after listen). */
@@ -107,6 +110,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   const tmpDir = path.join(config.dataDir, 'tmp')
   const audit = new AuditService(db)
   const quota = new QuotaService(db, flavor, config.quota)
+  const oidc = new OidcService(db, tokens, config.oidc)
   const webhooks = new WebhookService(db, config.webhooks, () => config.publicUrl ?? listenUrl)
   const packages = new PackageService(db, flavor, blobs, tmpDir, config.limits, new PackageChangeRecorder(webhooks), quota)
   const catalogue = new PackageCatalogue(db, users, access)
@@ -128,7 +132,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   let jobsStarted = false
   let listenUrl = new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`)
   return {
-    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, catalogue, security, packageSettings, quota, cleanup, tmpDir, metrics, goProxy, audit, webhooks,
+    config, db, flavor, users, orgs, tokens, auth, access, blobs, packages, catalogue, security, packageSettings, quota, cleanup, tmpDir, metrics, goProxy, audit, webhooks, oidc,
     startJobs(log) {
       if (jobsStarted) return
       jobsStarted = true

@@ -98,7 +98,13 @@ export class Authenticator {
   }
 
   private tokenActor(user: User, token: AccessToken) {
-    const actor: Actor = { userId: user.id, name: user.name, isAdmin: !!user.is_admin, scopes: expandScopes(tokenScopes(token)), viaToken: true, tokenName: token.name }
+    // An owner-limited (OIDC) token never carries its creator's site-admin powers.
+    const limited = token.only_owner_id !== null
+    const actor: Actor = {
+      userId: user.id, name: user.name, isAdmin: !!user.is_admin && !limited, scopes: expandScopes(tokenScopes(token)), viaToken: true, tokenName: token.name,
+      ...(limited ? { onlyOwnerId: token.only_owner_id! } : {}),
+      ...(token.oidc_policy_id !== null ? { oidcPolicyId: token.oidc_policy_id } : {}),
+    }
     return { actor, user }
   }
 

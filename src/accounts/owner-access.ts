@@ -18,6 +18,8 @@ export class OwnerAccess {
 
   async facts(actor: Actor | null, owner: User): Promise<OwnerFacts> {
     if (!actor) return { visibility: owner.visibility, actorAccess: 'none', isMember: false }
+    // An owner-limited (OIDC) token is a stranger to every other owner.
+    if (actor.onlyOwnerId !== undefined && actor.onlyOwnerId !== owner.id) return { visibility: owner.visibility, actorAccess: 'none', isMember: false }
     if (owner.type !== USER_TYPE_ORGANIZATION) {
       const self = owner.id === actor.userId
       return { visibility: owner.visibility, actorAccess: self ? 'admin' : 'none', isMember: self }
@@ -50,6 +52,7 @@ export class OwnerAccess {
     if (actor?.isAdmin) return { all: true }
     if (!actor && this.config.requireSignInView) return { none: true }
     if (!actor) return { ids: [], limited: false }
+    if (actor.onlyOwnerId !== undefined) return { ids: [actor.onlyOwnerId], limited: true }
     const orgs = await this.orgs.listOrgsOf(actor.userId)
     return { ids: [actor.userId, ...orgs.map((o) => o.id)], limited: true }
   }

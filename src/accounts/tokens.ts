@@ -43,6 +43,29 @@ export class TokenService {
     }
   }
 
+  /**
+   * A short-lived token for OIDC trusted publishing: it acts as `user`, works only on `ownerId`'s
+   * packages and stops working at `expiresUnix`. Expired exchanged tokens of the user are removed.
+   */
+  async createExchanged(user: User, input: { policyId: number; policyName: string; ownerId: number; ownerName: string; scopes: Scope[]; expiresUnix: number; claims: Record<string, unknown> }, by: AuditBy): Promise<{ token: string; row: AccessToken }> {
+    const token = generateToken()
+    const name = `oidc-${input.policyName}-${lastEight(token)}`.slice(0, 255)
+    const row = await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('access_token').where('user_id', '=', user.id).where('oidc_policy_id', 'is not', null).where('expires_unix', '<', now()).execute()
+      const r = await trx.insertInto('access_token').values({
+        user_id: user.id, name, lower_name: name.toLowerCase(), token_hash: hashToken(token), token_last_eight: lastEight(token),
+        scopes: input.scopes.join(','), created_unix: now(), last_used_unix: null,
+        expires_unix: input.expiresUnix, only_owner_id: input.ownerId, oidc_policy_id: input.policyId,
+      }).returningAll().executeTakeFirstOrThrow()
+      await recordAudit(trx, by, {
+        action: 'token.exchange', ownerId: input.ownerId, targetType: 'token', target: `${user.name}/${r.name}`,
+        detail: { token_id: r.id, policy_id: input.policyId, owner: input.ownerName, scopes: input.scopes, expires_unix: input.expiresUnix, claims: input.claims },
+      })
+      return r
+    })
+    return { token, row }
+  }
+
   async list(user: User): Promise<AccessToken[]> {
     return this.db.selectFrom('access_token').selectAll().where('user_id', '=', user.id).orderBy('id').execute()
   }
@@ -64,7 +87,7 @@ export class TokenService {
   /** The token's row and user, or undefined for an unknown or revoked token. */
   async lookup(token: string): Promise<TokenHit | undefined> {
     const key = hashToken(token)
-    return this.accounts.through(this.cache, key, async () => {
+    const hit = await this.accounts.through(this.cache, key, async () => {
       const row = await this.db.selectFrom('access_token').selectAll().where('token_hash', '=', key).executeTakeFirst()
       if (!row) return undefined
       const user = await this.db.selectFrom('user').selectAll().where('id', '=', row.user_id).executeTakeFirst()
@@ -76,6 +99,8 @@ export class TokenService {
       }
       return { token: row, user }
     })
+    // Exchanged (OIDC) tokens stop working at their expiry, cached or not.
+    return hit && isExpired(hit.token, Date.now()) ? undefined : hit
   }
 
   /** Forget cached lookups (e.g. after a user changed; writes through Kysely do this by themselves). */
@@ -83,5 +108,8 @@ export class TokenService {
     this.cache.clear()
   }
 }
+
+/** Exchanged (OIDC) tokens stop working at their expiry, cached or not. */
+const isExpired = (row: AccessToken, nowMs: number): boolean => row.expires_unix !== null && row.expires_unix * 1000 <= nowMs
 
 export const tokenScopes = (row: AccessToken): Scope[] => row.scopes.split(',').filter(Boolean) as Scope[]

@@ -48,6 +48,8 @@ export interface Config {
   readonly auditRetentionMs?: number
   /** Package webhooks: WHARF_WEBHOOK_ALLOWED_HOSTS, WHARF_WEBHOOK_TIMEOUT, WHARF_WEBHOOK_BACKOFF. */
   readonly webhooks: { readonly allowedHosts: readonly string[]; readonly timeoutMs: number; readonly backoffMs: number }
+  /** OIDC trusted publishing: WHARF_OIDC_ALLOWED_HOSTS (issuers reachable over http or on private addresses), WHARF_OIDC_JWKS_COOLDOWN. */
+  readonly oidc: { readonly allowedHosts: readonly string[]; readonly jwksCooldownMs: number }
   readonly goProxy: GoProxyConfig
   /** Worker processes behind the one port (node:cluster); 1 = serve from this process. */
   readonly workers: number
@@ -154,6 +156,10 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
       timeoutMs: positiveDuration('WHARF_WEBHOOK_TIMEOUT', nonEmpty(env, 'WHARF_WEBHOOK_TIMEOUT') ?? '10s'),
       backoffMs: positiveDuration('WHARF_WEBHOOK_BACKOFF', nonEmpty(env, 'WHARF_WEBHOOK_BACKOFF') ?? '10s'),
     }),
+    oidc: Object.freeze({
+      allowedHosts: Object.freeze(parseAllowedHosts(nonEmpty(env, 'WHARF_OIDC_ALLOWED_HOSTS'), 'WHARF_OIDC_ALLOWED_HOSTS')),
+      jwksCooldownMs: parseDuration('WHARF_OIDC_JWKS_COOLDOWN', nonEmpty(env, 'WHARF_OIDC_JWKS_COOLDOWN') ?? '30s'),
+    }),
     goProxy: loadGoProxy(env),
     workers: parseWorkers('WHARF_WORKERS', nonEmpty(env, 'WHARF_WORKERS') ?? '1'),
   })
@@ -190,7 +196,7 @@ function loadGoProxy(env: Env): GoProxyConfig {
 }
 
 /** Host names, IP addresses, CIDRs (or `*`), separated by commas or spaces. */
-function parseAllowedHosts(raw: string | undefined): string[] {
+function parseAllowedHosts(raw: string | undefined, name = 'WHARF_WEBHOOK_ALLOWED_HOSTS'): string[] {
   if (raw === undefined) return []
   const out: string[] = []
   for (const item of raw.split(/[\s,]+/).filter(Boolean)) {
@@ -198,7 +204,7 @@ function parseAllowedHosts(raw: string | undefined): string[] {
     const family = isIP(addr!)
     const okCidr = bits === undefined || (family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
     if (extra !== undefined || !okCidr || (family === 0 && item !== '*' && !/^[A-Za-z0-9.-]{1,253}$/.test(item))) {
-      throw new ConfigError('WHARF_WEBHOOK_ALLOWED_HOSTS', `expected host names, IP addresses or CIDRs, got '${item}'`)
+      throw new ConfigError(name, `expected host names, IP addresses or CIDRs, got '${item}'`)
     }
     out.push(item)
   }

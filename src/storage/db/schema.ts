@@ -54,6 +54,8 @@ export interface AccessTokenTable {
   expires_unix: Generated<number | null>
   /** When set, the token works only on this owner's packages. */
   only_owner_id: Generated<number | null>
+  /** The trust policy an exchanged (OIDC) token came from (migration 0011). */
+  oidc_policy_id: Generated<number | null>
 }
 
 export interface PackageTable {

@@ -6,6 +6,7 @@ import * as m0003 from './0003-shared-state.js'
 import * as m0004 from './0004-lifecycle.js'
 import * as m0005 from './0005-go-proxy.js'
 import * as m0006 from './0006-ops.js'
+import * as m0011 from './0011-oidc.js'
 
 export interface WharfMigration { up(db: Kysely<any>, flavor: Flavor): Promise<void> }
 
@@ -15,4 +16,5 @@ export const migrations: Record<string, WharfMigration> = {
   '0004-lifecycle': m0004,
   '0005-go-proxy': m0005,
   '0006-ops': m0006,
+  '0011-oidc': m0011,
 }
