@@ -8,6 +8,7 @@
 //   /-/login, /-/login/2fa, /-/logout      sign in (password, then TOTP or a recovery code) / out
 //   /-/settings[/tokens|/security|/orgs]   account, password, tokens, two-factor, organizations
 //   /-/admin/users                         site admins: create users, admin flag, visibility
+//   /-/admin/quotas                        site admins: per-owner quota overrides and usage
 //   /-/admin/audit, /{owner}/-/audit       the audit log (site admins; an owner's owners)
 //   /{owner}/-/hooks                       package webhooks, deliveries, test delivery (owners)
 //   /-/assets/{style.css,copy.js,favicon.svg}
@@ -24,6 +25,7 @@ import { authRoutes } from './routes/auth.js'
 import { settingsRoutes } from './routes/settings.js'
 import { securityRoutes } from './routes/security.js'
 import { adminRoutes } from './routes/admin.js'
+import { adminQuotaRoutes } from './routes/admin-quotas.js'
 import { auditRoutes } from './routes/audit.js'
 import { hookRoutes } from './routes/hooks.js'
 import { packageRoutes } from './routes/packages.js'
@@ -72,6 +74,7 @@ export async function webPages(app: FastifyInstance): Promise<void> {
   await app.register(settingsRoutes)
   await app.register(securityRoutes)
   await app.register(adminRoutes)
+  await app.register(adminQuotaRoutes)
   await app.register(auditRoutes)
   await app.register(hookRoutes)
   await app.register(packageRoutes)

@@ -34,7 +34,7 @@ const objectBody = (body: unknown): Record<string, unknown> => {
 }
 
 /** A quota limit as JSON: a number of bytes or versions, a size with a unit ("5GiB"), -1 (none) or null (the default). */
-function limitValue(v: unknown, key: string, sizes: boolean): number | null {
+export function limitValue(v: unknown, key: string, sizes: boolean): number | null {
   if (v === undefined || v === null) return null
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < -1) throw invalid(`${key}: expected a whole number ≥ 0, -1 (no limit) or null (the default)`)
