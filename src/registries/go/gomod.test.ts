@@ -10,7 +10,7 @@ test('parseGoMod finds the module and go directives in every form', () => {
     ['module `example.com/m`\n', { module: 'example.com/m' }],
     ['module "example.com/\\u006d"\n', { module: 'example.com/m' }],
     ['// header\nmodule example.com/m// no space before the comment\r\ngo 1.24.0 // toolchain\n', { module: 'example.com/m', go: '1.24.0' }],
-    ['module (\n  // Deprecated: use example.com/n.\n  example.com/m\n)\n', { module: 'example.com/m' }],
+    ['module (\n  // Deprecated: use example.com/n.\n  example.com/m\n)\n', { module: 'example.com/m', deprecated: 'use example.com/n.' }],
     ['go 1.22\nrequire (\n\tmodule v1.0.0\n\texample.com/x v1.2.3 // indirect\n)\nmodule example.com/m\n', { module: 'example.com/m', go: '1.22' }],
     ['replace example.com/x => ../x\nexclude example.com/y v1.0.0\n', {}],
     ['', {}],
@@ -31,4 +31,34 @@ test('parseGoMod refuses a module directive Go would refuse', () => {
     assert.throws(() => parseGoMod(text), (err: unknown) => err instanceof GoModSyntaxError && err.message === message,
       JSON.stringify(text))
   }
+})
+
+test('parseGoMod reads retract directives with their rationale and the Deprecated comment', () => {
+  const info = parseGoMod([
+    '// Deprecated: use example.com/n instead.',
+    '// It will not get fixes.',
+    'module example.com/m',
+    '',
+    'go 1.19',
+    '',
+    '// Published too early.',
+    'retract v1.0.0',
+    'retract [v1.1.0, v1.1.5] // Broken builds.',
+    'retract (',
+    '\t// Leaked a secret.',
+    '\tv1.3.0',
+    '\tv1.4.0',
+    ')',
+  ].join('\n'))
+  assert.equal(info.module, 'example.com/m')
+  assert.equal(info.deprecated, 'use example.com/n instead.\nIt will not get fixes.')
+  assert.deepEqual(info.retract, [
+    { low: 'v1.0.0', high: 'v1.0.0', rationale: 'Published too early.' },
+    { low: 'v1.1.0', high: 'v1.1.5', rationale: 'Broken builds.' },
+    { low: 'v1.3.0', high: 'v1.3.0', rationale: 'Leaked a secret.' },
+    { low: 'v1.4.0', high: 'v1.4.0', rationale: '' },
+  ])
+  assert.equal(parseGoMod('// header\n\nmodule example.com/m // Deprecated: gone\n').deprecated, 'gone')
+  assert.equal(parseGoMod('// Deprecated: detached\n\nmodule example.com/m\n').deprecated, undefined)
+  assert.throws(() => parseGoMod('retract [v1.0.0 v1.2.0]\n'), GoModSyntaxError)
 })

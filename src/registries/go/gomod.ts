@@ -1,5 +1,6 @@
 // Just enough of a go.mod reader (golang.org/x/mod/modfile's lexer, https://go.dev/ref/mod#go-mod-file-lexical)
-// to find the `module` and `go` directives. Everything else in the file is skipped, as a lax parse does.
+// to find the `module`, `go` and `retract` directives and the module's `// Deprecated:` comment.
+// Everything else in the file is skipped, as a lax parse does.
 //
 //   module example.com/m            module "example.com/m"            module (
 //                                                                          example.com/m // comment
@@ -17,9 +18,17 @@ export interface GoModInfo {
   module?: string
   /** The version of the go directive ("1.21"); undefined when there is none. */
   go?: string
+  /** The `retract` directives: single versions have low === high. */
+  retract?: Retraction[]
+  /** The text after "Deprecated: " in the comments of the module directive, as the go command reads it. */
+  deprecated?: string
 }
 
+export interface Retraction { low: string; high: string; rationale: string }
+
 type Token = { kind: 'word' | 'string' | 'punct'; text: string; line: number }
+/** A line's tokens, with the comment at its end and the whole-line comments just before it. */
+type Line = Token[] & { before?: string[]; suffix?: string }
 
 /** Reads the module and go directives; throws GoModSyntaxError for what Go would refuse there. */
 export function parseGoMod(text: string): GoModInfo {
@@ -30,7 +39,7 @@ export function parseGoMod(text: string): GoModInfo {
     const verb = line[0]!
     if (verb.kind !== 'word') continue
     const isBlock = line.length === 2 && line[1]!.text === '(' && line[1]!.kind === 'punct'
-    const statements: Token[][] = []
+    const statements: Line[] = []
     if (isBlock) {
       // `verb (` … `)`: every line inside is a statement of that verb.
       for (i++; i < lines.length && !isCloseParen(lines[i]!); i++) statements.push(lines[i]!)
@@ -38,7 +47,17 @@ export function parseGoMod(text: string): GoModInfo {
       statements.push(line.slice(1))
     }
     for (const args of statements) {
+      // The comments of the statement: for a block entry, the block's and the entry's own.
+      const own: Line = isBlock ? args : line
+      const comments = [...(isBlock ? line.before ?? [] : []), ...(own.before ?? []), ...(own.suffix !== undefined ? [own.suffix] : [])]
+      if (verb.text === 'retract') {
+        const r = parseRetract(args, verb.line)
+        if (r) (info.retract ??= []).push({ ...r, rationale: comments.join('\n').trim() })
+        continue
+      }
       if (verb.text === 'module') {
+        const dep = deprecation(comments)
+        if (dep !== undefined) info.deprecated = dep
         const line = args[0]?.line ?? verb.line
         if (info.module !== undefined) throw new GoModSyntaxError(line, 'repeated module statement')
         if (args.length !== 1 || args[0]!.kind === 'punct') throw new GoModSyntaxError(line, 'usage: module module/path')
@@ -51,30 +70,62 @@ export function parseGoMod(text: string): GoModInfo {
   return info
 }
 
+/** `retract v1.0.0` or `retract [v1.0.0, v1.2.0]`; anything else is skipped. */
+function parseRetract(args: Token[], verbLine: number): { low: string; high: string } | undefined {
+  const t = (i: number) => args[i]
+  if (args.length === 1 && t(0)!.kind !== 'punct') return { low: t(0)!.text, high: t(0)!.text }
+  if (args.length === 5 && t(0)!.text === '[' && t(2)!.text === ',' && t(4)!.text === ']' && t(1)!.kind !== 'punct' && t(3)!.kind !== 'punct') {
+    return { low: t(1)!.text, high: t(3)!.text }
+  }
+  if (args.length > 0) throw new GoModSyntaxError(args[0]?.line ?? verbLine, 'usage: retract version | retract [low, high]')
+  return undefined
+}
+
+/** modfile's parseDeprecation: the paragraph of the comments that starts with "Deprecated: ". */
+function deprecation(comments: string[]): string | undefined {
+  const text = comments.join('\n')
+  const m = /(?:^|\n)Deprecated: ?((?:.|\n)*?)(?:\n\s*\n|$)/.exec(text)
+  return m ? m[1]!.trim() : undefined
+}
+
 const isCloseParen = (line: Token[]) => line.length === 1 && line[0]!.kind === 'punct' && line[0]!.text === ')'
 
 const PUNCT = '()[]{},'
 
 /** Splits the file into non-empty lines of tokens; comments are dropped, strings unquoted. */
-function lex(text: string): Token[][] {
-  const lines: Token[][] = []
-  let current: Token[] = []
+function lex(text: string): Line[] {
+  const lines: Line[] = []
+  let current: Line = []
+  let before: string[] = []
+  let commented = false
   let line = 1
   let i = 0
   const endLine = () => {
-    if (current.length > 0) lines.push(current)
+    if (current.length > 0) {
+      if (before.length > 0) current.before = before
+      lines.push(current)
+      before = []
+    }
     current = []
   }
   while (i < text.length) {
     const c = text[i]!
     if (c === '\n') {
+      // A blank line detaches the comments above it, as modfile does.
+      if (current.length === 0 && !commented) before = []
+      commented = false
       endLine()
       line++
       i++
     } else if (c === ' ' || c === '\t' || c === '\r' || /\s/.test(c)) {
       i++
     } else if (text.startsWith('//', i)) {
+      const start = i
       while (i < text.length && text[i] !== '\n') i++
+      const comment = text.slice(start + 2, i).trim()
+      if (current.length > 0) current.suffix = comment
+      else before.push(comment)
+      commented = true
     } else if (PUNCT.includes(c)) {
       current.push({ kind: 'punct', text: c, line })
       i++

@@ -16,7 +16,7 @@ import { spoolUpload } from '../../packages/upload.js'
 import { ModuleZipError } from './errors.js'
 import { goMetadataOf, type GoVersionMetadata } from './metadata.js'
 import { parseGoProxyPath } from './goproxy-path.js'
-import { pickLatest, listVersions } from './latest.js'
+import { listVersions, pickLatestNotRetracted, retractionsOf } from './latest.js'
 import { checkModuleZip } from './module-zip.js'
 import { MAX_ZIP_FILE } from './zip-rules.js'
 import { hostedModuleFor, serveSumdb, serveUpstream } from './proxy/serve.js'
@@ -97,7 +97,9 @@ export const routes: FastifyPluginAsync = async (app) => {
         const body = listVersions(versions.map((v) => v.version)).map((v) => `${v}\n`).join('')
         return reply.type('text/plain; charset=utf-8').send(body)
       }
-      const latest = pickLatest(versions.map((v) => v.version))
+      // Versions retracted by the go.mod of the highest version are skipped (still in @v/list).
+      const retractions = retractionsOf(versions.map((v) => ({ version: v.version, goMod: goMetadataOf(v).goMod })))
+      const latest = pickLatestNotRetracted(versions.map((v) => v.version), retractions)
       const v = versions.find((x) => x.version === latest)
       if (!v) throw notFound(`a version of module ${r.module}`)
       return sendInfo(reply, v)

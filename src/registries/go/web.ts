@@ -2,7 +2,17 @@
 import { html, type Html } from '../../web/html.js'
 import { commandBlock } from '../../web/layout.js'
 import { apiBase, type RegistryWeb } from '../registry-module.js'
+import { parseGoMod } from './gomod.js'
+import { pickLatest, retractionOf, retractionsOf } from './latest.js'
 import { goMetadataOf } from './metadata.js'
+
+const safeParse = (text: string) => {
+  try {
+    return parseGoMod(text)
+  } catch {
+    return undefined
+  }
+}
 
 /** The go command's case encoding for module paths and versions in proxy URLs: "A" → "!a". */
 export const goEscape = (s: string) => s.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`)
@@ -32,9 +42,19 @@ which does not know private modules. Do not use <code>GOPRIVATE</code> for this:
 <li>Publish a version with <code>wharf go push DIR --version vX.Y.Z --url ${ref.base.toString()} --owner ${ref.owner}</code> (token in <code>WHARF_TOKEN</code>).</li>
 </ul>`
   },
-  versionPage({ version }) {
+  async versionPage({ services, version }) {
     const notices: Html[] = []
-    // Retractions and deprecation (go.mod `retract` / `// Deprecated:`) are added to notices here.
+    // Retractions and deprecation are read from the go.mod of the module's highest version, as go does.
+    const versions = await services.packages.listVersionsOfPackage(version)
+    const mods = versions.map((v) => ({ version: v.version, goMod: goMetadataOf(v).goMod }))
+    const retracted = retractionOf(retractionsOf(mods), version.version)
+    if (retracted) {
+      notices.push(html`<p class="notice warning"><strong>Retracted</strong> by the module's authors${retracted.rationale ? html`: ${retracted.rationale}` : ''}. <code>go get …@latest</code> skips this version.</p>`)
+    }
+    const top = pickLatest(versions.map((v) => v.version))
+    const topMod = mods.find((m) => m.version === top)?.goMod
+    const deprecated = topMod !== undefined ? safeParse(topMod)?.deprecated : undefined
+    if (deprecated !== undefined) notices.push(html`<p class="notice warning"><strong>Deprecated:</strong> ${deprecated}</p>`)
     const goMod = goMetadataOf(version).goMod.slice(0, MAX_SHOWN_GO_MOD)
     return { notices, sections: [html`<h2>go.mod</h2><pre><code>${goMod}</code></pre>`] }
   },
