@@ -44,7 +44,7 @@ export class OidcService {
   readonly #jwks = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
 
   constructor(private readonly db: Kysely<Database>, private readonly tokens: TokenService, private readonly config: OidcConfig) {
-    this.#guard = new OutboundGuard(config.allowedHosts)
+    this.#guard = new OutboundGuard(config.allowedHosts, 'WHARF_OIDC_ALLOWED_HOSTS')
   }
 
   /** An issuer or JWKS URL we may fetch: https, or http for a host WHARF_OIDC_ALLOWED_HOSTS lists. */

@@ -23,8 +23,8 @@ export class OutboundGuard {
   readonly #allowedHosts = new Set<string>()
   readonly #allowAll: boolean
 
-  /** `allowed`: host names, IP addresses, CIDRs, or `*` (anything). */
-  constructor(allowed: readonly string[] = []) {
+  /** `allowed`: host names, IP addresses, CIDRs, or `*` (anything); `setting` names where they come from. */
+  constructor(allowed: readonly string[] = [], private readonly setting = 'WHARF_WEBHOOK_ALLOWED_HOSTS') {
     for (const c of SPECIAL_V4) this.#special.addSubnet(c.split('/')[0]!, Number(c.split('/')[1]), 'ipv4')
     for (const c of SPECIAL_V6) this.#special.addSubnet(c.split('/')[0]!, Number(c.split('/')[1]), 'ipv6')
     this.#allowAll = allowed.includes('*')
@@ -44,7 +44,7 @@ export class OutboundGuard {
     const a = mapped ?? address
     const f: 'ipv4' | 'ipv6' = mapped ? 'ipv4' : family
     if (this.#allowedNets.check(a, f)) return undefined
-    if (this.#special.check(a, f)) return `${host} resolves to ${address}, a loopback, private or link-local address (list it in WHARF_WEBHOOK_ALLOWED_HOSTS to allow it)`
+    if (this.#special.check(a, f)) return `${host} resolves to ${address}, a loopback, private or link-local address (list it in ${this.setting} to allow it)`
     return undefined
   }
 

@@ -162,3 +162,21 @@ for (const db of testDatabases()) {
     assert.equal(revoked, 401, 'tokens of a deleted policy stop working (within the token cache time)')
   })
 }
+
+test('oidc: an issuer on a loopback address is refused without WHARF_OIDC_ALLOWED_HOSTS', async (t) => {
+  const app = await startTestApp(t, { db: 'sqlite' })
+  const s = app.services
+  const alice = await makeUser(s, 'alice')
+  const auth = { authorization: tokenAuth(await makeToken(s, alice)), 'content-type': 'application/json' }
+  const issuerUrl = 'https://127.0.0.1:9'
+  const made = await fetch(`${app.url}/api/v1/packages/alice/-/oidc-policies`, {
+    method: 'POST', headers: auth, body: JSON.stringify({ name: 'p', issuer: issuerUrl, audience: 'wharf', claims: { repository: 'alice/tool' } }),
+  })
+  assert.equal(made.status, 201)
+  const key = await newKey('k1')
+  const jwt = await new SignJWT({ repository: 'alice/tool' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setIssuer(issuerUrl).setAudience('wharf').setIssuedAt().setExpirationTime('5m').sign(key.privateKey)
+  const r = await fetch(`${app.url}/api/v1/oidc/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: jwt }) })
+  assert.equal(r.status, 401)
+  assert.match((await r.json() as { message: string }).message, /loopback.*WHARF_OIDC_ALLOWED_HOSTS/)
+})
