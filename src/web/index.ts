@@ -9,6 +9,7 @@
 //   /-/settings[/tokens|/security|/orgs]   account, password, tokens, two-factor, organizations
 //   /-/admin/users                         site admins: create users, admin flag, visibility
 //   /-/admin/quotas                        site admins: per-owner quota overrides and usage
+//   /-/admin/go-proxy                      site admins: cached upstream Go modules, purge
 //   /-/admin/audit, /{owner}/-/audit       the audit log (site admins; an owner's owners)
 //   /{owner}/-/hooks                       package webhooks, deliveries, test delivery (owners)
 //   /-/assets/{style.css,copy.js,favicon.svg}
@@ -26,6 +27,7 @@ import { settingsRoutes } from './routes/settings.js'
 import { securityRoutes } from './routes/security.js'
 import { adminRoutes } from './routes/admin.js'
 import { adminQuotaRoutes } from './routes/admin-quotas.js'
+import { adminGoProxyRoutes } from './routes/admin-go-proxy.js'
 import { auditRoutes } from './routes/audit.js'
 import { hookRoutes } from './routes/hooks.js'
 import { packageRoutes } from './routes/packages.js'
@@ -75,6 +77,7 @@ export async function webPages(app: FastifyInstance): Promise<void> {
   await app.register(securityRoutes)
   await app.register(adminRoutes)
   await app.register(adminQuotaRoutes)
+  await app.register(adminGoProxyRoutes)
   await app.register(auditRoutes)
   await app.register(hookRoutes)
   await app.register(packageRoutes)

@@ -8,6 +8,7 @@ import { packageRoutes } from './packages.js'
 import { auditRoutes } from './audit.js'
 import { hookRoutes } from './hooks.js'
 import { lifecycleRoutes } from './lifecycle.js'
+import { goProxyAdminRoutes } from './go-proxy-admin.js'
 import { oidcRoutes } from './oidc.js'
 
 export const WHARF_VERSION: string = pkg.version
@@ -21,5 +22,6 @@ export const apiV1: FastifyPluginAsync = async (app) => {
   await app.register(auditRoutes)
   await app.register(hookRoutes)
   await app.register(lifecycleRoutes)
+  await app.register(goProxyAdminRoutes)
   await app.register(oidcRoutes)
 }

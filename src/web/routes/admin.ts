@@ -19,7 +19,7 @@ async function usersPage(req: FastifyRequest, reply: FastifyReply, me: User, opt
   const visSelect = (id: string, current: string) => html`<select id="${id}" name="visibility">${VISIBILITIES.map((v) =>
     html`<option value="${v}" ${v === current ? 'selected' : ''}>${v}</option>`)}</select>`
   return sendPage(reply, opts.status ?? 200, layout(ctx, 'Users', html`<h1>Users and organizations</h1>
-<p><a href="/-/admin/quotas">Package quotas</a></p>
+<p><a href="/-/admin/quotas">Package quotas</a> · <a href="/-/admin/go-proxy">Go proxy cache</a></p>
 ${opts.msg ? flash(opts.msg.kind, opts.msg.text) : ''}
 <div class="table-wrap"><table>
 <thead><tr><th>Name</th><th>Kind</th><th class="hide-narrow">Email</th><th class="hide-narrow">Created</th><th>Visibility and role</th></tr></thead>
