@@ -1,6 +1,7 @@
 // Per-package release policy (issue 11): whether files of existing versions may be replaced
 // (`overwrite` for versions matching a glob; Gitea's `immutable` 409 otherwise), and which
 // versions are protected: never overwritten or deleted, not even by cleanup rules.
+import { recordAudit, type AuditBy } from '../ops/audit.js'
 import type { Kysely } from 'kysely'
 import type { Database, OverwritePolicy } from '../storage/db/schema.js'
 import { forbidden, invalid } from '../errors.js'
@@ -72,7 +73,7 @@ export class PackageSettingsService {
    * existing protection; anyone with write access may protect versions that were not.
    * Returns the settings before and after (for the audit log).
    */
-  async update(key: PackageKey, change: Partial<Record<keyof PackageSettings, unknown>>, opts: { mayUnprotect: boolean }): Promise<{ before: PackageSettings; after: PackageSettings }> {
+  async update(key: PackageKey, change: Partial<Record<keyof PackageSettings, unknown>>, opts: { mayUnprotect: boolean; by?: AuditBy }): Promise<{ before: PackageSettings; after: PackageSettings }> {
     return this.db.transaction().execute(async (trx) => {
       const before = await readSettings(trx, key)
       const after = mergeSettings(key.type, before, change)
@@ -87,6 +88,10 @@ export class PackageSettingsService {
         .values({ owner_id: key.ownerId, type: key.type, lower_name: key.name.toLowerCase(), ...row })
         .onConflict((oc) => oc.columns(['owner_id', 'type', 'lower_name']).doUpdateSet(row))
         .execute()
+      await recordAudit(trx, opts.by, {
+        action: 'package.settings.change', ownerId: key.ownerId, targetType: 'package', target: `${key.type}/${key.name}`,
+        detail: { before, after },
+      })
       return { before, after }
     })
   }

@@ -1,6 +1,7 @@
 // /api/v1 endpoints of issue 11 (release workflow and storage lifecycle), in README's "Package
 // lifecycle API": a package's latest version and settings, cleanup rules with preview and runs,
 // an owner's usage against its quotas, and site admins' per-owner quota overrides.
+import { auditBy } from '../audit-by.js'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { User } from '../../storage/db/schema.js'
 import type { Need } from '../../auth/permissions.js'
@@ -85,7 +86,7 @@ export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
     const b = objectBody(req.body)
     const { after } = await packageSettings.update(ref, {
       overwrite: b.overwrite, overwriteVersions: b.overwrite_versions, protectedVersions: b.protected_versions,
-    }, { mayUnprotect: await access.canAdminister(req.actor, owner) })
+    }, { mayUnprotect: await access.canAdminister(req.actor, owner), by: auditBy(req) })
     return settingsJson(after)
   })
 

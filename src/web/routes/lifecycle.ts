@@ -1,5 +1,6 @@
 // Web pages of issue 11: a package's settings (overwrite policy, protected versions), an owner's
 // cleanup rules with their preview and runs, and the usage line owner pages show.
+import { auditBy } from '../../http/audit-by.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { WharfError } from '../../errors.js'
 import type { User } from '../../storage/db/schema.js'
@@ -112,7 +113,7 @@ export async function lifecycleRoutes(app: FastifyInstance): Promise<void> {
     try {
       await s.packageSettings.update(ref, {
         overwrite: field(form, 'overwrite') || 'immutable', overwriteVersions: field(form, 'overwrite_versions'), protectedVersions: field(form, 'protected_versions'),
-      }, { mayUnprotect: await s.access.canAdminister(req.actor, owner) })
+      }, { mayUnprotect: await s.access.canAdminister(req.actor, owner), by: auditBy(req) })
     } catch (err) {
       if (err instanceof WharfError && (err.kind === 'invalid' || err.kind === 'forbidden')) return settingsPage(req, reply, err.kind === 'invalid' ? 400 : 403, { kind: 'error', text: `Not saved: ${err.message}.` })
       throw err
