@@ -39,6 +39,8 @@ which does not know private modules. Do not use <code>GOPRIVATE</code> for this:
 <li>${ref.ownerPublic ? 'This owner is public: no credentials are needed. ' : ''}For private owners go sends credentials only to
 <code>https://</code> proxies: put <code>USERNAME:TOKEN@</code> in <code>GOPROXY</code> as above, or add
 <code>machine ${ref.base.host} login USERNAME password TOKEN</code> to <code>~/.netrc</code>.</li>
+${ref.name.toLowerCase().startsWith(`${ref.base.host}/${ref.owner}/`.toLowerCase()) ? html`<li>This module is named after this server, so the go command can also find it with no proxy set:
+<code>GOPRIVATE=${ref.base.host} go get ${ref.name}@${ref.version}</code> (it reads <code>${ref.base.toString()}${ref.owner}/…?go-get=1</code> over https${ref.ownerPublic ? '' : html`, credentials from <code>~/.netrc</code>`}).</li>` : ''}
 <li>Publish a version with <code>wharf go push DIR --version vX.Y.Z --url ${ref.base.toString()} --owner ${ref.owner}</code> (token in <code>WHARF_TOKEN</code>).</li>
 </ul>`
   },

@@ -1,4 +1,5 @@
 // Browsing: explore (every package the visitor may read), an owner's packages, an organization's teams.
+import { goGetPage, goGetRoutes, isGoGet } from '../../registries/go/go-get.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { WharfError } from '../../errors.js'
 import { parseQuery, q, PACKAGE_TYPE } from '../../http/query.js'
@@ -46,6 +47,8 @@ function packageList(rows: PackageRow[], showOwner: boolean, empty: string): Htm
 }
 
 async function ownerPage(req: FastifyRequest<{ Params: { owner: string } }>, reply: FastifyReply) {
+  // `go get HOST/owner/…` verifies an owner-level go-import prefix here (registries/go/go-get.ts).
+  if (isGoGet(req)) return goGetPage(req, reply, req.params.owner, '')
   const s = req.server.services
   const p = listParams(req.query)
   const owner = await s.access.require(req.actor, req.params.owner.slice(0, 100), 'read')
@@ -109,6 +112,7 @@ ${pager('/', { q: p.q, type: p.type }, p.page, pages)}`))
   })
 
   app.get<{ Params: { owner: string } }>('/:owner', ownerPage)
+  await app.register(goGetRoutes)
   app.get<{ Params: { owner: string } }>('/:owner/-/packages', ownerPage)
   app.get<{ Params: { owner: string } }>('/:owner/-/teams', teamsPage)
   await app.register(versionRoutes)
