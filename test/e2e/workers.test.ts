@@ -43,7 +43,7 @@ function workersOf(s: { child: { pid?: number } }): number[] {
 
 async function env(t: { after(fn: () => unknown): void }, db: DbKind) {
   const data = await tempDir(t)
-  const e: Record<string, string> = { WHARF_DATA: data, WHARF_PORT: '0', WHARF_LOG_LEVEL: 'info', WHARF_WORKERS: '2', ...ADMIN }
+  const e: Record<string, string> = { WHARF_DATA: data, WHARF_PORT: '0', WHARF_LOG_LEVEL: 'debug', WHARF_WORKERS: '2', ...ADMIN }
   if (db === 'postgres') e.WHARF_DATABASE_URL = freshPostgresUrl(t)!
   return { data, env: e, dbUrl: e.WHARF_DATABASE_URL ?? `sqlite:${path.join(data, 'wharf.db')}` }
 }
