@@ -85,13 +85,13 @@ export async function goEnv(home: string, proxy: string, extra: Record<string, s
   }
 }
 
-/** A certificate for 127.0.0.1 (or a DNS name), or undefined (the test skipped) when openssl is missing outside CI. */
+/** A certificate for 127.0.0.1 (and a DNS name when given), or undefined (the test skipped) when openssl is missing outside CI. */
 export async function selfSignedCert(t: TestContext, dnsName?: string): Promise<{ cert: string; key: string } | undefined> {
   const dir = await tempDir(t, 'wharf-go-tls-')
   const cert = path.join(dir, 'cert.pem')
   const key = path.join(dir, 'key.pem')
   const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-    '-subj', `/CN=${dnsName ?? '127.0.0.1'}`, '-addext', `subjectAltName=${dnsName ? `DNS:${dnsName}` : 'IP:127.0.0.1'}`], { encoding: 'utf8' })
+    '-subj', `/CN=${dnsName ?? '127.0.0.1'}`, '-addext', `subjectAltName=${dnsName ? `DNS:${dnsName},` : ''}IP:127.0.0.1`], { encoding: 'utf8' })
   if (gen.status !== 0) {
     if (process.env.CI === 'true') assert.fail(`openssl failed: ${gen.error?.message ?? gen.stderr}`)
     t.skip('openssl is not available')
