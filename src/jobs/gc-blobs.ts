@@ -1,4 +1,4 @@
-// Deletes blobs no file refers to, and upload leftovers, once they are older than a grace period.
+// Deletes blobs no package file or cached Go proxy version refers to, and upload leftovers, once they are older than a grace period.
 // Order matters: rows first, then bytes, so the worst case is an orphan file on disk, never a row
 // pointing at missing bytes. An upload puts its bytes (refreshing the file's mtime when the blob
 // already exists) before it commits its rows, so "no row AND an old mtime" means nobody is using it.
@@ -47,7 +47,12 @@ async function runGc(deps: GcDeps, signal?: AbortSignal): Promise<GcResult> {
 }
 
 async function deleteUnreferencedRows(db: Kysely<Database>, cutoffUnix: number, signal?: AbortSignal): Promise<number> {
-  const unreferenced = (eb: ExpressionBuilder<Database, 'package_blob'>) => eb.not(eb.exists(eb.selectFrom('package_file').select(sql.lit(1).as('one')).whereRef('package_file.blob_id', '=', 'package_blob.id')))
+  // A blob is in use while a package file or a cached upstream Go version (its .mod or .zip) refers to it.
+  const unreferenced = (eb: ExpressionBuilder<Database, 'package_blob'>) => eb.and([
+    eb.not(eb.exists(eb.selectFrom('package_file').select(sql.lit(1).as('one')).whereRef('package_file.blob_id', '=', 'package_blob.id'))),
+    eb.not(eb.exists(eb.selectFrom('go_proxy_version').select(sql.lit(1).as('one')).whereRef('go_proxy_version.mod_blob_id', '=', 'package_blob.id'))),
+    eb.not(eb.exists(eb.selectFrom('go_proxy_version').select(sql.lit(1).as('one')).whereRef('go_proxy_version.zip_blob_id', '=', 'package_blob.id'))),
+  ])
   let deleted = 0
   let afterId = 0
   for (;;) {

@@ -34,7 +34,10 @@ const LEASE_SECONDS = 60
 const LEASE_RENEW_MS = 15_000
 /** How long a version that failed verification is refused without asking again (per process). */
 const FAILURE_MEMORY_MS = 60_000
-/** last_used_unix is written at most this often per version: a read is not a write. */
+/**
+ * last_used_unix is written at most this often per version (a read is not a write); with a short
+ * WHARF_GO_UPSTREAM_CACHE_UNUSED, a tenth of it, so that a version in use is never evicted.
+ */
 const TOUCH_EVERY_SECONDS = 3600
 /** Cooldown: at most this many `.info` fetches to date the versions of one list. */
 const MAX_INFO_FETCHES = 200
@@ -93,6 +96,11 @@ export class GoProxyCache {
     this.client = new UpstreamClient({ timeoutMs: deps.config.timeoutMs, tmpDir: deps.tmpDir })
   }
 
+  get #touchEverySeconds(): number {
+    const unused = this.deps.config.cacheUnusedMs
+    return unused === undefined ? TOUCH_EVERY_SECONDS : Math.min(TOUCH_EVERY_SECONDS, Math.floor(unused / 10_000))
+  }
+
   get enabled(): boolean {
     return this.deps.config.upstream.length > 0
   }
@@ -138,9 +146,10 @@ export class GoProxyCache {
     const r = await this.#versionQuery().where('v.module_path', '=', module).where('v.version', '=', version).executeTakeFirst()
     if (!r) return undefined
     const now = nowUnix()
-    if (r.last_used_unix < now - TOUCH_EVERY_SECONDS) {
+    const every = this.#touchEverySeconds
+    if (r.last_used_unix < now - every) {
       await this.deps.db.updateTable('go_proxy_version').set({ last_used_unix: now })
-        .where('id', '=', r.id).where('last_used_unix', '<', now - TOUCH_EVERY_SECONDS).execute()
+        .where('id', '=', r.id).where('last_used_unix', '<', now - every).execute()
     }
     return toCached(r)
   }
