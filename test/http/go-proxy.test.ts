@@ -155,6 +155,7 @@ for (const { db, storage, label } of testMatrix()) {
     }
     assert.equal(up.count('example.org/busy/@v/v1.0.0.zip'), 1, up.requests.join('\n'))
     assert.equal(up.count('example.org/busy/@v/v1.0.0.mod'), 1)
+    assert.equal(up.count('example.org/busy/@v/v1.0.0.info'), 1)
   })
 
   test(`[${label}] go proxy: a corrupt upstream zip or a .mod that disagrees with the zip is not cached, and is a 502 that is not fetched again at once`, { timeout: 120_000 }, async (t) => {

@@ -131,10 +131,22 @@ export class GoProxyCache {
         return body
       }
     }
-    const body = await this.#once(`info ${module}@${version}`, () => this.#fetchInfo(module, version))
+    // A canonical version's .info under the version's lease: one fetch across instances, also when
+    // its .mod and .zip are asked for at the same time (the download then reuses this .info).
+    const key = `${module}@${version}`
+    const body = await this.#once(`info ${key}`, () => isCanonical
+      ? this.#leased(`version ${key}`, () => this.#knownInfo(module, version), () => this.#fetchInfo(module, version))
+      : this.#fetchInfo(module, version))
     const info = parseInfo(body)
     this.#cooldown(module, info.version, info.timeUnix)
     return body
+  }
+
+  /** The .info of a canonical version from the cache or a kept answer, else undefined. */
+  async #knownInfo(module: string, version: string): Promise<string | undefined> {
+    const v = await this.#cachedVersion(module, version)
+    if (v) return v.infoJson
+    return (await this.#answer(answerKey.info(module, version)))?.body.toString('utf8')
   }
 
   /** Opens a cached blob (the .mod or .zip of a version). */
@@ -178,45 +190,65 @@ export class GoProxyCache {
     return text
   }
 
-  /** Waits for the lease, then fetches .info, .mod and .zip from one upstream, verifies and stores them. */
+  /** Under the version's lease: fetches .info, .mod and .zip from one upstream, verifies and stores them. */
   async #fetchVersion(module: string, version: string): Promise<CachedVersion> {
     const key = `${module}@${version}`
     const failed = this.#failures.get(key)
     if (failed && failed.until > Date.now()) throw failed.err
-    const leaseKey = `version ${key}`
+    return this.#leased(`version ${key}`, () => this.#cachedVersion(module, version), async () => {
+      try {
+        return await this.#download(module, version)
+      } catch (err) {
+        if (err instanceof WharfError && err.kind === 'bad_gateway') this.#failures.set(key, { until: Date.now() + FAILURE_MEMORY_MS, err })
+        throw err
+      }
+    })
+  }
+
+  /**
+   * `fetch` run by one holder of the lease `leaseKey` across processes and instances. Who does not
+   * get the lease polls `lookup` until it finds what the holder stored, or until the lease is gone
+   * (released after a failure, or expired with its holder), and then tries to take it. The holder
+   * looks once more first: another instance may have finished between the caller's look and the lease.
+   */
+  async #leased<T>(leaseKey: string, lookup: () => Promise<T | undefined>, fetch: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + 15 * 60_000
     while (Date.now() < deadline) {
       if (await this.#takeLease(leaseKey)) {
         const renew = setInterval(() => void this.#renewLease(leaseKey).catch(() => {}), LEASE_RENEW_MS)
         try {
-          // Another instance may have finished between our look and the lease.
-          return await this.#cachedVersion(module, version) ?? await this.#download(module, version)
-        } catch (err) {
-          if (err instanceof WharfError && err.kind === 'bad_gateway') this.#failures.set(key, { until: Date.now() + FAILURE_MEMORY_MS, err })
-          throw err
+          return await lookup() ?? await fetch()
         } finally {
           clearInterval(renew)
           await this.deps.db.deleteFrom('go_proxy_lease').where('key', '=', leaseKey).where('holder', '=', this.#holder).execute()
         }
       }
-      // Someone else fetches it: wait for the row, or for their lease to go (then try ourselves).
       while (Date.now() < deadline) {
         await sleep(200)
-        const done = await this.#cachedVersion(module, version)
-        if (done) return done
+        const done = await lookup()
+        if (done !== undefined) return done
         const lease = await this.deps.db.selectFrom('go_proxy_lease').select('expires_unix').where('key', '=', leaseKey).executeTakeFirst()
         if (!lease || lease.expires_unix < nowUnix()) break
       }
     }
-    throw badGateway(`${key}: timed out waiting for another instance to fetch it`)
+    throw badGateway(`${leaseKey.replace(/^version /, '')}: timed out waiting for another instance to fetch it`)
   }
 
   async #download(module: string, version: string): Promise<CachedVersion> {
     const key = `${module}@${version}`
     const base = `${escapePath(module)}/@v/${escapeVersion(version)}`
+    // An .info fetched a moment ago for an `.info` request (under this lease) is not fetched again.
+    const knownInfo = (await this.#answer(answerKey.info(module, version)))?.body
     const { info, mod, zip } = await this.#upstream(key, () => firstAnswer(this.deps.config.upstream, async (url) => {
-      // All three from the proxy that has the version: never a .mod of one and a .zip of another.
-      const info = await this.client.getBytes(`${url}/${base}.info`, MAX_INFO)
+      // All three from the proxy that has the version: never a .mod of one and a .zip of another
+      // (the .info, when kept from an earlier request, may come from an earlier proxy of the list).
+      let info: Buffer
+      if (knownInfo) info = knownInfo
+      else {
+        info = await this.client.getBytes(`${url}/${base}.info`, MAX_INFO)
+        // Kept at once: `.info` requests waiting on this lease answer before the zip is in.
+        if (parseInfo(info.toString('utf8')).version === version) await this.#keepAnswer(answerKey.info(module, version), info)
+      }
       // Held back before the big download, not after.
       this.#cooldown(module, version, parseInfo(info.toString('utf8')).timeUnix)
       const mod = await this.client.getBytes(`${url}/${base}.mod`, MAX_GO_MOD)
