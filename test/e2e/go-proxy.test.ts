@@ -1,7 +1,9 @@
 // The real go command through one GOPROXY URL: a program importing a hosted module and two
 // upstream modules (one of them a dependency of the hosted one) builds with Wharf as the only
 // proxy, verifying every upstream module against a real checksum database passed through Wharf;
-// then the upstream is stopped and fresh module caches build again from Wharf alone.
+// then the upstream is stopped and fresh module caches build again from Wharf alone. And the check
+// is real: through the same pass-through the go command refuses an upstream zip that differs from
+// the database's record (SECURITY ERROR) and a version the database never recorded.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -84,5 +86,31 @@ for (const db of testDatabases()) {
     const ran2 = await run(path.join(app, 'app-bin'), [], { cwd: app, env: env2 })
     assert.equal(ran2.stdout, 'hosted v1.0.0 with two v1.1.0\none v1.0.0\n')
     assert.equal(await readFile(path.join(app, 'go.sum'), 'utf8'), goSum)
+  })
+}
+
+for (const db of testDatabases()) {
+  test(`[${db}] go proxy: the go command's checksum database check through Wharf refuses a tampered upstream zip and an unrecorded version`, { skip, timeout: TIMEOUT }, async (t) => {
+    const up = await startTestUpstream(t)
+    // Recorded in the checksum database, then replaced upstream by other bytes (a compromised proxy).
+    await up.add(ONE, 'v1.0.0', { files: { 'one.go': 'package one\n\nfunc Hello() string { return "one v1.0.0" }\n' } })
+    await up.add(ONE, 'v1.0.0', { files: { 'one.go': 'package one\n\nfunc Hello() string { return "evil" }\n' }, noSum: true })
+    // Never recorded at all.
+    await up.add(ONE, 'v1.1.0', { files: { 'one.go': 'package one\n' }, noSum: true })
+    const { url, services } = await startTestApp(t, {
+      db, env: { WHARF_GO_UPSTREAM: up.url, WHARF_GO_UPSTREAM_ANONYMOUS: 'true', WHARF_GO_SUMDB: `${up.sumdbName} ${up.sumdbUrl}` },
+    })
+    await makeUser(services, 'alice')
+    const home = await tempDir(t, 'wharf-go-home-')
+    const env = await goEnv(home, `${url}/api/packages/alice/go`, { GOSUMDB: up.sumdbKey, GONOSUMDB: '' })
+
+    const tampered = await run(GO, ['mod', 'download', '-json', `${ONE}@v1.0.0`], { cwd: home, env })
+    assert.notEqual(tampered.code, 0, show('go mod download of the tampered zip', tampered))
+    assert.match(tampered.stdout, /verifying module: checksum mismatch[\s\S]*SECURITY ERROR/, show('go mod download of the tampered zip', tampered))
+    const unrecorded = await run(GO, ['mod', 'download', '-json', `${ONE}@v1.1.0`], { cwd: home, env })
+    assert.notEqual(unrecorded.code, 0, show('go mod download of an unrecorded version', unrecorded))
+    assert.match(unrecorded.stdout, /verifying (module|go\.mod): .*\/sumdb\/sum\.wharf\.test\/lookup\/.*404 Not Found/, show('go mod download of an unrecorded version', unrecorded))
+    // The go command asked the database through Wharf (it knows the database by name and key only).
+    assert.ok(up.requests.some((r) => r.startsWith('/sumdb-server/lookup/')), up.requests.join('\n'))
   })
 }
