@@ -12,9 +12,12 @@ export type ErrorKind =
   | 'bad_gateway'
 
 export class WharfError extends Error {
-  constructor(readonly kind: ErrorKind, message: string, options?: ErrorOptions) {
+  /** For `rate_limited`: the Retry-After to answer, in seconds (default 60). */
+  readonly retryAfterSeconds: number | undefined
+  constructor(readonly kind: ErrorKind, message: string, options?: ErrorOptions & { retryAfterSeconds?: number }) {
     super(message, options)
     this.name = 'WharfError'
+    this.retryAfterSeconds = options?.retryAfterSeconds
   }
 }
 

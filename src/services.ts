@@ -10,6 +10,7 @@ import { UserService } from './accounts/users.js'
 import { OrgService } from './accounts/orgs.js'
 import { TokenService } from './accounts/tokens.js'
 import { Authenticator } from './accounts/authenticate.js'
+import { SignInThrottle } from './auth/throttle.js'
 import { OwnerAccess } from './accounts/owner-access.js'
 import { AccountCache } from './accounts/account-cache.js'
 import type { BlobStore } from './storage/blobs/blob-store.js'
@@ -95,8 +96,9 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   const users = new UserService(db, flavor, accounts, config.passwordHashCost)
   const orgs = new OrgService(db, flavor, accounts)
   const tokens = new TokenService(db, accounts)
-  const auth = new Authenticator(users, tokens, (name, ip) => recordAudit(db, { userId: null, name: 'anonymous', kind: 'anonymous', ip },
-    { action: 'auth.throttled', targetType: 'user', target: name, detail: { reason: 'too many failed sign-ins' } }))
+  const auth = new Authenticator(users, tokens, new SignInThrottle(db), (name, ip, scope) => recordAudit(db, { userId: null, name: 'anonymous', kind: 'anonymous', ip },
+    { action: 'auth.throttled', targetType: 'user', target: name,
+      detail: { reason: scope === 'address' ? 'too many failed sign-ins' : 'too many failed sign-ins from any address' } }))
   const access = new OwnerAccess(users, orgs, config)
   let blobs: BlobStore
   try {

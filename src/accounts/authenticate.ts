@@ -1,5 +1,7 @@
 // Credentials → Actor. Password verifications are cached briefly (a busy client sends its password on
 // every request) under a key that includes the stored hash, so a password change drops the entry.
+// Failed passwords are throttled in the database (src/auth/throttle.ts) per account and address and
+// per account from any address; a token is never throttled by them (docs/http.md "Sign-in throttling").
 import { createHash } from 'node:crypto'
 import type { AccessToken, User } from '../storage/db/schema.js'
 import type { Actor } from '../auth/permissions.js'
@@ -7,13 +9,18 @@ import { EVERY_SCOPE, expandScopes } from '../auth/scopes.js'
 import { needsRehash, verifyPassword } from '../auth/passwords.js'
 import { isTokenShaped } from '../auth/tokens.js'
 import { WharfError } from '../errors.js'
-import { Throttle } from '../auth/throttle.js'
+import { POLICIES, throttleRowKey, type SignInThrottle, type ThrottleKey } from '../auth/throttle.js'
 import { USER_TYPE_ORGANIZATION, type UserService } from './users.js'
 import { tokenScopes, type TokenService } from './tokens.js'
 
 const PASSWORD_CACHE_MS = 60_000
 const CACHE_MAX = 10_000
-const FAIL_LIMIT = 10
+
+/** `rate_limited` with the Retry-After to answer (whole seconds, at least 1). */
+export function rateLimitedFor(waitMs: number): WharfError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000))
+  return new WharfError('rate_limited', `too many failed sign-in attempts; try again in ${seconds} s`, { retryAfterSeconds: seconds })
+}
 
 export type Credentials =
   | { kind: 'basic'; username: string; password: string }
@@ -21,14 +28,14 @@ export type Credentials =
 
 export class Authenticator {
   private readonly verified = new Map<string, number>()
-  /** Failed passwords per account and address: past the limit, 429 for a minute (never a held request). */
-  private readonly failures = new Throttle(FAIL_LIMIT)
 
   constructor(
     private readonly users: UserService,
     private readonly tokens: TokenService,
-    /** Called once when an account+address crosses the failure limit (the audit log records it). */
-    private readonly onThrottled?: (username: string, clientKey: string) => Promise<void>,
+    /** Failed sign-ins, shared by every instance on the database (the web sign-in uses it too). */
+    readonly throttle: SignInThrottle,
+    /** Called once when an account+address, or an account from any address, starts being delayed (the audit log records it). */
+    private readonly onThrottled?: (username: string, clientKey: string, scope: 'address' | 'account') => Promise<void>,
   ) {}
 
   /** Returns the actor, or throws `unauthenticated` (wrong credentials) / `rate_limited`. */
@@ -45,9 +52,20 @@ export class Authenticator {
     return this.byPassword(username, password, clientKey)
   }
 
+  /** The throttle keys of a password attempt: this account from this address, and this account from anywhere. */
+  static passwordKeys(username: string, clientKey: string): { pair: ThrottleKey; account: ThrottleKey } {
+    const name = username.toLowerCase()
+    return { pair: { policy: POLICIES.pair, subject: `${name}\0${clientKey}` }, account: { policy: POLICIES.account, subject: name } }
+  }
+
   async byPassword(username: string, password: string, clientKey = ''): Promise<{ actor: Actor; user: User }> {
-    const failKey = `${username.toLowerCase()}|${clientKey}`
-    if (this.failures.blocked(failKey)) throw new WharfError('rate_limited', 'too many failed sign-in attempts; try again in a minute')
+    const { pair, account } = Authenticator.passwordKeys(username, clientKey)
+    // Checked before the user is looked up and before the password, the same for names that are no
+    // account: during a delay even the right password is refused (else the delay would be an oracle).
+    const seen = await this.throttle.look([pair, account])
+    let wait = 0
+    for (const v of seen.values()) wait = Math.max(wait, v.retryAfterMs)
+    if (wait > 0) throw rateLimitedFor(wait)
     const user = await this.users.findOwner(username)
     const cacheKey = user?.password_hash ? this.cacheKey(user.id, user.password_hash, password) : ''
     let ok = false
@@ -68,11 +86,16 @@ export class Authenticator {
       }
     }
     if (!ok || !user) {
-      this.failures.fail(failKey)
-      if (this.onThrottled && this.failures.blocked(failKey)) await this.onThrottled(username.slice(0, 255), clientKey).catch(() => {})
+      // Names that are no account count the same way; they only go first when the table is full.
+      const [p, a] = await this.throttle.fail([pair, account], (k) => (!user ? 0 : k === account ? 2 : 1))
+      const name = username.slice(0, 255)
+      if (this.onThrottled && p!.crossed) await this.onThrottled(name, clientKey, 'address').catch(() => {})
+      if (this.onThrottled && a!.crossed) await this.onThrottled(name, clientKey, 'account').catch(() => {})
       throw new WharfError('unauthenticated', 'invalid username or password')
     }
-    this.failures.reset(failKey)
+    // A success forgets this address's failures; the account's own count decays by itself (else an
+    // attacker who also knows when the user signs in would get fresh free guesses each time).
+    if (seen.has(throttleRowKey(pair))) await this.throttle.reset([pair])
     if (user.totp_secret) {
       throw new WharfError('unauthenticated', 'two-factor authentication is enabled for this account: use an access token instead of the password')
     }

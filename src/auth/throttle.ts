@@ -1,31 +1,179 @@
-// Counts failures per key in a sliding minute. Answers "too many" instead of sleeping, so no request
-// is held open (docs/http.md: slowed down or 429, never held for seconds).
-const WINDOW_MS = 60_000
-const MAX_KEYS = 10_000
+// Failed sign-in counts, in the database so every worker and instance agrees (docs/scale-out.md).
+// Past a policy's free failures a key is delayed: answered "too many" (429 with Retry-After) until
+// the delay ends, never held open (docs/http.md "Sign-in throttling"). The delay doubles with each
+// further failure up to a cap, attempts during a delay are refused without counting (so hammering
+// cannot stretch it), and the counts are forgotten after a quiet period: a slow-down, not a lock-out.
+//
+// Each failure is one atomic upsert (the count is incremented by the database, the delay can only
+// grow), so instances failing the same key at once never lose a count. There is no cache in front:
+// a cached "not blocked" would let another instance's delay go unseen, so each password attempt
+// reads its keys (one primary-key lookup).
+//
+// The table is bounded: expired rows are pruned, and over `maxRows` the oldest rows go first —
+// those of names that are no account first, then other rows; an existing account's own count
+// (weight 2, at most one per account and policy) is never evicted, so made-up names cannot reset it.
+import { createHash } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { Database } from '../storage/db/schema.js'
 
-export class Throttle {
-  private readonly hits = new Map<string, { count: number; since: number }>()
-  constructor(private readonly limit: number) {}
+export interface ThrottlePolicy {
+  /** Key prefix in the table. */
+  readonly name: string
+  /** Failures allowed before the first delay. */
+  readonly free: number
+  /** The delay after failure number `free + n` is min(maxDelayMs, baseDelayMs · 2ⁿ). */
+  readonly baseDelayMs: number
+  readonly maxDelayMs: number
+  /** A key's count is forgotten this long after its last failure (at least maxDelayMs). */
+  readonly forgetMs: number
+}
 
-  blocked(key: string): boolean {
-    const h = this.hits.get(key)
-    if (!h) return false
-    if (Date.now() - h.since > WINDOW_MS) {
-      this.hits.delete(key)
-      return false
+const MINUTE = 60_000
+
+/** The built-in policies; docs/http.md "Sign-in throttling" lists them. */
+export const POLICIES = {
+  /** One account from one address: 10 failures, then a minute (as a sliding minute before). */
+  pair: { name: 'pair', free: 10, baseDelayMs: MINUTE, maxDelayMs: MINUTE, forgetMs: MINUTE },
+  /** One account from any address: 20 failures, then 5 s doubling up to 15 min; forgotten after 30 quiet minutes. */
+  account: { name: 'account', free: 20, baseDelayMs: 5_000, maxDelayMs: 15 * MINUTE, forgetMs: 30 * MINUTE },
+  /** One address, any account (web sign-in form and 2FA codes): 30 failures, then a minute. */
+  address: { name: 'address', free: 30, baseDelayMs: MINUTE, maxDelayMs: MINUTE, forgetMs: MINUTE },
+  /** One pending 2FA sign-in: 5 wrong codes end it. */
+  pending: { name: 'pending', free: 5, baseDelayMs: 10 * MINUTE, maxDelayMs: 10 * MINUTE, forgetMs: 10 * MINUTE },
+  /** Wrong 2FA codes for one account across its pending sign-ins: 10, then 30 s doubling up to 15 min. */
+  totp: { name: 'totp', free: 10, baseDelayMs: 30_000, maxDelayMs: 15 * MINUTE, forgetMs: 30 * MINUTE },
+} as const satisfies Record<string, ThrottlePolicy>
+
+/** Eviction weight: 0 (evicted first) for names that are no account, 1 otherwise, 2 never evicted. */
+export type Weight = 0 | 1 | 2
+
+export interface ThrottleKey {
+  readonly policy: ThrottlePolicy
+  /** What is counted: an account name, `account|address`, an address, a session id. Stored hashed. */
+  readonly subject: string
+}
+
+export interface FailResult {
+  count: number
+  /** True for the failure that started the first delay (the audit log records it once). */
+  crossed: boolean
+  /** The delay this failure started, 0 if none. */
+  delayMs: number
+}
+
+export interface ThrottleOptions {
+  /** The clock (tests move it). */
+  now?: () => number
+  /** Rows kept at most, besides the never-evicted ones; default 100,000. */
+  maxRows?: number
+  /** Expired rows are pruned (and the bound enforced) every this many recorded failures; default 500. */
+  pruneEvery?: number
+}
+
+export function throttleRowKey(k: ThrottleKey): string {
+  return `${k.policy.name}:${createHash('sha256').update(k.subject).digest('base64url').slice(0, 32)}`
+}
+
+export function delayFor(policy: ThrottlePolicy, count: number): number {
+  if (count < policy.free) return 0
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(count - policy.free, 40))
+}
+
+export class SignInThrottle {
+  readonly now: () => number
+  private readonly maxRows: number
+  private readonly pruneEvery: number
+  private failures = 0
+  private pruning: Promise<unknown> | undefined
+
+  constructor(private readonly db: Kysely<Database>, opts: ThrottleOptions = {}) {
+    this.now = opts.now ?? Date.now
+    this.maxRows = opts.maxRows ?? 100_000
+    this.pruneEvery = opts.pruneEvery ?? 500
+  }
+
+  /** The live counts of these keys (expired rows count as absent). */
+  async look(keys: readonly ThrottleKey[]): Promise<Map<string, { count: number; retryAfterMs: number }>> {
+    const out = new Map<string, { count: number; retryAfterMs: number }>()
+    if (keys.length === 0) return out
+    const now = this.now()
+    const rows = await this.db.selectFrom('signin_failure').select(['key', 'count', 'blocked_until_ms'])
+      .where('key', 'in', keys.map(throttleRowKey)).where('expires_ms', '>', now).execute()
+    for (const r of rows) out.set(r.key, { count: Number(r.count), retryAfterMs: Math.max(0, Number(r.blocked_until_ms) - now) })
+    return out
+  }
+
+  /** How long until none of these keys is delayed; 0 when none is. */
+  async retryAfterMs(keys: readonly ThrottleKey[]): Promise<number> {
+    let wait = 0
+    for (const v of (await this.look(keys)).values()) wait = Math.max(wait, v.retryAfterMs)
+    return wait
+  }
+
+  /** Records one failure for each key (each an atomic upsert); `weight` orders eviction. */
+  async fail(keys: readonly ThrottleKey[], weight: (k: ThrottleKey) => Weight = () => 1): Promise<FailResult[]> {
+    const out: FailResult[] = []
+    for (const k of keys) out.push(await this.failOne(k, weight(k)))
+    this.failures += keys.length
+    if (this.failures >= this.pruneEvery) {
+      this.failures = 0
+      // One prune at a time per instance; the request that triggers it waits for it.
+      this.pruning ??= this.prune().finally(() => { this.pruning = undefined })
+      await this.pruning
     }
-    return h.count >= this.limit
+    return out
   }
 
-  fail(key: string): void {
-    const h = this.hits.get(key)
-    if (!h || Date.now() - h.since > WINDOW_MS) {
-      if (this.hits.size >= MAX_KEYS) this.hits.clear()
-      this.hits.set(key, { count: 1, since: Date.now() })
-    } else h.count++
+  private async failOne(k: ThrottleKey, weight: Weight): Promise<FailResult> {
+    const key = throttleRowKey(k)
+    const now = this.now()
+    const expires = now + Math.max(k.policy.forgetMs, k.policy.maxDelayMs)
+    const row = await this.db.insertInto('signin_failure')
+      .values({ key, count: 1, last_ms: now, blocked_until_ms: 0, expires_ms: expires, weight })
+      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => {
+        const expired = eb('signin_failure.expires_ms', '<=', now)
+        return {
+          count: eb.case().when(expired).then(1).else(eb('signin_failure.count', '+', 1)).end(),
+          blocked_until_ms: eb.case().when(expired).then(0).else(eb.ref('signin_failure.blocked_until_ms')).end(),
+          last_ms: now,
+          expires_ms: eb.case().when('signin_failure.expires_ms', '>', expires).then(eb.ref('signin_failure.expires_ms')).else(expires).end(),
+          weight: eb.case().when('signin_failure.weight', '>', weight).then(eb.ref('signin_failure.weight')).else(weight).end(),
+        }
+      }))
+      .returning('count').executeTakeFirstOrThrow()
+    const count = Number(row.count)
+    const delayMs = delayFor(k.policy, count)
+    if (delayMs > 0) {
+      const until = now + delayMs
+      // Only ever lengthens a delay, so concurrent failures (other instances) cannot shorten it.
+      await this.db.updateTable('signin_failure')
+        .set((eb) => ({ blocked_until_ms: eb.case().when('blocked_until_ms', '<', until).then(until).else(eb.ref('blocked_until_ms')).end() }))
+        .where('key', '=', key).execute()
+    }
+    return { count, crossed: count === k.policy.free, delayMs }
   }
 
-  reset(key: string): void {
-    this.hits.delete(key)
+  /** Forgets these keys (a success). */
+  async reset(keys: readonly ThrottleKey[]): Promise<void> {
+    if (keys.length === 0) return
+    await this.db.deleteFrom('signin_failure').where('key', 'in', keys.map(throttleRowKey)).execute()
+  }
+
+  /** Drops expired rows, then the oldest evictable ones over the bound; returns how many went. */
+  async prune(): Promise<number> {
+    const now = this.now()
+    const expired = await this.db.deleteFrom('signin_failure').where('expires_ms', '<=', now).executeTakeFirst()
+    let removed = Number(expired.numDeletedRows)
+    const { n } = await this.db.selectFrom('signin_failure').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('weight', '<', 2).executeTakeFirstOrThrow()
+    const over = Number(n) - this.maxRows
+    if (over > 0) {
+      // Down to 90% of the bound, so that a full table is not pruned on every failure.
+      const excess = over + Math.floor(this.maxRows / 10)
+      const evicted = await this.db.deleteFrom('signin_failure').where('key', 'in', (eb) => eb.selectFrom('signin_failure')
+        .select('key').where('weight', '<', 2).orderBy('weight').orderBy('last_ms').limit(excess)).executeTakeFirst()
+      removed += Number(evicted.numDeletedRows)
+    }
+    return removed
   }
 }

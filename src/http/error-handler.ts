@@ -35,7 +35,7 @@ export function statusOf(err: unknown): number {
 
 export function sendError(req: FastifyRequest, reply: FastifyReply, status: number, message: string) {
   if (status === 401) reply.header('WWW-Authenticate', CHALLENGE)
-  if (status === 429) reply.header('Retry-After', '60')
+  if (status === 429 && !reply.hasHeader('Retry-After')) reply.header('Retry-After', '60')
   const url = req.url
   if (url.startsWith('/api/v1/') || url === '/api/v1' || url.startsWith('/api/healthz')) {
     return reply.code(status).type('application/json; charset=utf-8').send({ message })
@@ -67,5 +67,6 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
     reply.raw.destroy()
     return
   }
+  if (status === 429 && err instanceof WharfError && err.retryAfterSeconds !== undefined) reply.header('Retry-After', String(err.retryAfterSeconds))
   return sendError(req, reply, status, message)
 }

@@ -269,6 +269,20 @@ export interface TotpUsedStepTable {
   step: number
 }
 
+/** Failed sign-ins per throttled key (src/auth/throttle.ts), shared by every instance. */
+export interface SigninFailureTable {
+  /** `policy:hash` — the hash of the account, address or pending sign-in, never the name itself. */
+  key: string
+  count: number
+  last_ms: number
+  /** 0 when no delay runs. */
+  blocked_until_ms: number
+  /** The row counts as absent from then on (and is pruned). */
+  expires_ms: number
+  /** Eviction order over the bound: 0 (unknown names) first, then 1; 2 (real accounts) never. */
+  weight: number
+}
+
 export interface Database {
   user: UserTable
   team: TeamTable
@@ -293,6 +307,7 @@ export interface Database {
   job_lease: JobLeaseTable
   job_lock: JobLockTable
   totp_used_step: TotpUsedStepTable
+  signin_failure: SigninFailureTable
 }
 
 export type User = Selectable<UserTable>

@@ -10,16 +10,19 @@ import {
   PENDING_SECONDS, SESSION_COOKIE, SESSION_SECONDS, clearSessionCookie, readCookie, requestSession, sessionStore, setSessionCookie,
 } from '../sessions.js'
 import { matchTotp, useRecoveryCode } from '../../auth/totp.js'
-import { Throttle } from '../../auth/throttle.js'
+import { POLICIES, type ThrottleKey } from '../../auth/throttle.js'
 import { claimTotpStep } from '../../accounts/totp-replay.js'
 
-/** Per server (tests run several in one process): failure counters. Used TOTP steps are in the database. */
-interface SignInState {
-  /** Failures per address (any account) and per account (any address), on top of the Authenticator's own. */
-  byAddress: Throttle
-  byAccount: Throttle
-  byPending: Throttle
-}
+// Failure counts are in the database (services.auth.throttle), shared by every instance: per address
+// (any account) here, on top of the Authenticator's per account+address and per account; per pending
+// sign-in and per account for wrong codes. Used TOTP steps are in the database too.
+const byAddress = (ip: string): ThrottleKey => ({ policy: POLICIES.address, subject: ip })
+const byPending = (sessionId: string): ThrottleKey => ({ policy: POLICIES.pending, subject: sessionId })
+const byCodeAccount = (userId: number): ThrottleKey => ({ policy: POLICIES.totp, subject: String(userId) })
+
+/** Whole seconds for Retry-After, at least 1. */
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
+const waitText = (s: number) => (s < 120 ? `${s} seconds` : `${Math.ceil(s / 60)} minutes`)
 
 const GENERIC = 'Wrong username or password.'
 
@@ -65,9 +68,6 @@ async function startSession(req: FastifyRequest, reply: FastifyReply, user: User
 const NEXT_QUERY = { next: q.text(2048) }
 
 export async function authRoutes(app: FastifyInstance): Promise<void> {
-  const { byAddress, byAccount, byPending }: SignInState = {
-    byAddress: new Throttle(30), byAccount: new Throttle(20), byPending: new Throttle(5),
-  }
   app.get('/-/login', async (req, reply) => {
     const next = safeNext(parseQuery(req.query, NEXT_QUERY).next)
     if (requestSession(req)) return reply.redirect(next, 303)
@@ -80,27 +80,24 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     const password = field(form, 'password', true)
     const next = safeNext(field(form, 'next'))
     if (!username || !password) return loginForm(req, reply, 400, { error: 'Enter your username and password.', username, next })
-    const accountKey = username.toLowerCase()
-    if (byAddress.blocked(req.ip) || byAccount.blocked(accountKey)) {
-      reply.header('Retry-After', '60')
-      return loginForm(req, reply, 429, { error: 'Too many failed sign-in attempts. Wait a minute and try again.', username, next })
+    const { auth } = req.server.services
+    const tooMany = (wait: number) => {
+      reply.header('Retry-After', String(wait))
+      return loginForm(req, reply, 429, { error: `Too many failed sign-in attempts. Wait ${waitText(wait)} and try again.`, username, next })
     }
+    const addressWait = await auth.throttle.retryAfterMs([byAddress(req.ip)])
+    if (addressWait > 0) return tooMany(seconds(addressWait))
     let user: User
     try {
-      user = await req.server.services.auth.checkPassword(username, password, req.ip)
+      user = await auth.checkPassword(username, password, req.ip)
     } catch (err) {
-      if (err instanceof WharfError && err.kind === 'rate_limited') {
-        reply.header('Retry-After', '60')
-        return loginForm(req, reply, 429, { error: 'Too many failed sign-in attempts. Wait a minute and try again.', username, next })
-      }
+      if (err instanceof WharfError && err.kind === 'rate_limited') return tooMany(err.retryAfterSeconds ?? 60)
       if (err instanceof WharfError && err.kind === 'unauthenticated') {
-        byAddress.fail(req.ip)
-        byAccount.fail(accountKey)
+        await auth.throttle.fail([byAddress(req.ip)])
         return loginForm(req, reply, 401, { error: GENERIC, username, next })
       }
       throw err
     }
-    byAccount.reset(accountKey)
     if (user.totp_secret) {
       await startSession(req, reply, user, true)
       return reply.redirect(`/-/login/2fa?next=${encodeURIComponent(next)}`, 303)
@@ -128,6 +125,13 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     }
     const code = field(form, 'code')
     const user = pending.user
+    const { throttle } = s.auth
+    // Wrong codes for this account across its pending sign-ins (other instances' too) slow it down.
+    const codeWait = await throttle.retryAfterMs([byCodeAccount(user.id), byAddress(req.ip)])
+    if (codeWait > 0) {
+      reply.header('Retry-After', String(seconds(codeWait)))
+      return codeForm(req, reply, 429, next, `Too many wrong codes. Wait ${waitText(seconds(codeWait))} and try again.`)
+    }
     let ok = false
     if (/^\d{6}$/.test(code.replace(/\s/g, ''))) {
       const step = matchTotp(user.totp_secret!, code)
@@ -141,16 +145,16 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
       }
     }
     if (!ok) {
-      byPending.fail(id)
-      byAddress.fail(req.ip)
-      if (byPending.blocked(id)) {
+      const [ended] = await throttle.fail([byPending(id), byAddress(req.ip), byCodeAccount(user.id)], (k) => (k.policy === POLICIES.totp ? 2 : 1))
+      if (ended!.count >= POLICIES.pending.free) {
+        await throttle.reset([byPending(id)])
         await store.delete(id)
         clearSessionCookie(reply, s)
         return loginForm(req, reply, 429, { error: 'Too many wrong codes. Sign in again.', username: user.name, next })
       }
       return codeForm(req, reply, 401, next, 'That code is not valid. Check your authenticator app and try again.')
     }
-    byPending.reset(id)
+    await throttle.reset([byPending(id)])
     await startSession(req, reply, user, false)
     return reply.redirect(next, 303)
   })

@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely'
 import type { Flavor } from './flavor.js'
 import * as m0001 from './0001-initial.js'
+import * as m0002 from './0002-signin-throttle.js'
 import * as m0003 from './0003-shared-state.js'
 import * as m0004 from './0004-lifecycle.js'
 import * as m0005 from './0005-go-proxy.js'
@@ -12,6 +13,7 @@ export interface WharfMigration { up(db: Kysely<any>, flavor: Flavor): Promise<v
 
 export const migrations: Record<string, WharfMigration> = {
   '0001-initial': m0001,
+  '0002-signin-throttle': m0002,
   '0003-shared-state': m0003,
   '0004-lifecycle': m0004,
   '0005-go-proxy': m0005,
