@@ -4,7 +4,7 @@
 // further failure up to a cap, attempts during a delay are refused without counting (so hammering
 // cannot stretch it), and the counts are forgotten after a quiet period: a slow-down, not a lock-out.
 //
-// Each failure is one atomic upsert (the count is incremented by the database, the delay can only
+// Each failure is one atomic upsert of its keys (the database increments the counts; a delay can only
 // grow), so instances failing the same key at once never lose a count. There is no cache in front:
 // a cached "not blocked" would let another instance's delay go unseen, so each password attempt
 // reads its keys (one primary-key lookup).
@@ -110,10 +110,45 @@ export class SignInThrottle {
     return wait
   }
 
-  /** Records one failure for each key (each an atomic upsert); `weight` orders eviction. */
+  /** Records one failure for each key, in one atomic upsert; `weight` orders eviction. */
   async fail(keys: readonly ThrottleKey[], weight: (k: ThrottleKey) => Weight = () => 1): Promise<FailResult[]> {
+    if (keys.length === 0) return []
+    const now = this.now()
+    const ids = keys.map(throttleRowKey)
+    // One statement may not upsert a row twice (PostgreSQL refuses it).
+    if (new Set(ids).size !== ids.length) throw new Error('the same throttle key twice in one failure')
+    const rows = await this.db.insertInto('signin_failure')
+      .values(keys.map((k, i) => ({
+        key: ids[i]!, count: 1, last_ms: now, blocked_until_ms: 0, expires_ms: now + Math.max(k.policy.forgetMs, k.policy.maxDelayMs), weight: weight(k),
+      })))
+      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => {
+        const expired = eb('signin_failure.expires_ms', '<=', now)
+        return {
+          count: eb.case().when(expired).then(1).else(eb('signin_failure.count', '+', 1)).end(),
+          blocked_until_ms: eb.case().when(expired).then(0).else(eb.ref('signin_failure.blocked_until_ms')).end(),
+          last_ms: now,
+          expires_ms: eb.case().when('signin_failure.expires_ms', '>', eb.ref('excluded.expires_ms'))
+            .then(eb.ref('signin_failure.expires_ms')).else(eb.ref('excluded.expires_ms')).end(),
+          weight: eb.case().when('signin_failure.weight', '>', eb.ref('excluded.weight'))
+            .then(eb.ref('signin_failure.weight')).else(eb.ref('excluded.weight')).end(),
+        }
+      }))
+      .returning(['key', 'count']).execute()
+    const counts = new Map(rows.map((r) => [r.key, Number(r.count)]))
     const out: FailResult[] = []
-    for (const k of keys) out.push(await this.failOne(k, weight(k)))
+    for (const [i, k] of keys.entries()) {
+      const key = ids[i]!
+      const count = counts.get(key) ?? 1
+      const delayMs = delayFor(k.policy, count)
+      if (delayMs > 0) {
+        const until = now + delayMs
+        // Only ever lengthens a delay, so concurrent failures (other instances) cannot shorten it.
+        await this.db.updateTable('signin_failure')
+          .set((eb) => ({ blocked_until_ms: eb.case().when('blocked_until_ms', '<', until).then(until).else(eb.ref('blocked_until_ms')).end() }))
+          .where('key', '=', key).execute()
+      }
+      out.push({ count, crossed: count === k.policy.free, delayMs })
+    }
     this.failures += keys.length
     if (this.failures >= this.pruneEvery) {
       this.failures = 0
@@ -122,35 +157,6 @@ export class SignInThrottle {
       await this.pruning
     }
     return out
-  }
-
-  private async failOne(k: ThrottleKey, weight: Weight): Promise<FailResult> {
-    const key = throttleRowKey(k)
-    const now = this.now()
-    const expires = now + Math.max(k.policy.forgetMs, k.policy.maxDelayMs)
-    const row = await this.db.insertInto('signin_failure')
-      .values({ key, count: 1, last_ms: now, blocked_until_ms: 0, expires_ms: expires, weight })
-      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => {
-        const expired = eb('signin_failure.expires_ms', '<=', now)
-        return {
-          count: eb.case().when(expired).then(1).else(eb('signin_failure.count', '+', 1)).end(),
-          blocked_until_ms: eb.case().when(expired).then(0).else(eb.ref('signin_failure.blocked_until_ms')).end(),
-          last_ms: now,
-          expires_ms: eb.case().when('signin_failure.expires_ms', '>', expires).then(eb.ref('signin_failure.expires_ms')).else(expires).end(),
-          weight: eb.case().when('signin_failure.weight', '>', weight).then(eb.ref('signin_failure.weight')).else(weight).end(),
-        }
-      }))
-      .returning('count').executeTakeFirstOrThrow()
-    const count = Number(row.count)
-    const delayMs = delayFor(k.policy, count)
-    if (delayMs > 0) {
-      const until = now + delayMs
-      // Only ever lengthens a delay, so concurrent failures (other instances) cannot shorten it.
-      await this.db.updateTable('signin_failure')
-        .set((eb) => ({ blocked_until_ms: eb.case().when('blocked_until_ms', '<', until).then(until).else(eb.ref('blocked_until_ms')).end() }))
-        .where('key', '=', key).execute()
-    }
-    return { count, crossed: count === k.policy.free, delayMs }
   }
 
   /** Forgets these keys (a success). */
