@@ -12,6 +12,7 @@ import { metricsPlugin } from './http/metrics.js'
 import { apiV1 } from './http/api-v1/index.js'
 import { packageTypes } from './registries/index.js'
 import { renderErrorPage, sessionResolver, webPages } from './web/index.js'
+import { registerCsrf } from './web/csrf.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -76,6 +77,9 @@ export async function buildApp(services: Services, ext: AppExtensions = {}): Pro
   setPageErrorRenderer(renderErrorPage)
   // Cookies are parsed for every route (onRequest, before the session resolver of authPlugin reads them).
   await app.register(cookie)
+  // The web UI's CSRF tokens (web/csrf.ts): registered here so any page, the root 404 too, can make
+  // one; only the web pages check them, never /api/.
+  await registerCsrf(app)
   await app.register(authPlugin, { sessionResolver: ext.sessionResolver ?? sessionResolver })
   await app.register(healthRoutes)
   await app.register(apiV1, { prefix: '/api/v1' })

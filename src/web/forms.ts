@@ -1,7 +1,5 @@
-// Reading urlencoded form bodies (@fastify/formbody) without trusting their shape, and the CSRF check.
-import type { FastifyReply, FastifyRequest } from 'fastify'
-import { CSRF_COOKIE, readCookie, requestSession, safeEqual } from './sessions.js'
-import { WharfError } from '../errors.js'
+// Reading urlencoded form bodies (@fastify/formbody) without trusting their shape (the CSRF check is ./csrf.ts).
+import type { FastifyRequest } from 'fastify'
 
 export type Form = Record<string, string | string[] | undefined>
 
@@ -24,20 +22,6 @@ export function fields(form: Form, name: string): string[] {
   const v = form[name]
   if (v === undefined) return []
   return (Array.isArray(v) ? v : [v]).slice(0, 50).map((s) => s.slice(0, 200))
-}
-
-/**
- * Every POST carries _csrf: the session's token when signed in, else the value of the anonymous
- * double-submit cookie (a cross-site page can make the browser send the cookie, but cannot read it).
- */
-export async function checkCsrf(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
-  if (req.method !== 'POST') return
-  const given = field(formOf(req), '_csrf')
-  const session = requestSession(req)
-  const expected = session ? session.row.csrf_token : readCookie(req, CSRF_COOKIE)
-  if (!given || !expected || !safeEqual(given, expected)) {
-    throw new WharfError('forbidden', 'This form has expired or did not come from this site. Reload the page and try again.')
-  }
 }
 
 /** A same-site path to go back to after signing in; anything else becomes "/". */

@@ -13,14 +13,14 @@
 //   /-/admin/audit, /{owner}/-/audit       the audit log (site admins; an owner's owners)
 //   /{owner}/-/hooks                       package webhooks, deliveries, test delivery (owners)
 //   /-/assets/{style.css,copy.js,favicon.svg}
-// Every POST carries a CSRF token (./forms.ts); every response the CSP of ./layout.ts.
+// Every POST carries a CSRF token (./csrf.ts, @fastify/csrf-protection); every response the CSP of ./layout.ts.
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import formbody from '@fastify/formbody'
 import { errorHandler } from '../http/error-handler.js'
 import { securityHeaders } from './layout.js'
-import { checkCsrf } from './forms.js'
+import { checkCsrf, csrfRefusal } from './csrf.js'
 import { RedirectToLogin, loginRedirect } from './guard.js'
 import { authRoutes } from './routes/auth.js'
 import { settingsRoutes } from './routes/settings.js'
@@ -59,6 +59,8 @@ export async function webPages(app: FastifyInstance): Promise<void> {
   app.addHook('preHandler', checkCsrf)
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof RedirectToLogin) return loginRedirect(reply, err.next)
+    const refused = csrfRefusal(err)
+    if (refused) return errorHandler(refused as unknown as FastifyError, req, reply)
     return errorHandler(err, req, reply)
   })
 

@@ -2,7 +2,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { User } from '../storage/db/schema.js'
 import { html, raw, type Html, type Interpolation } from './html.js'
-import { CSRF_COOKIE, cookieOptions, randomToken, readCookie, requestSession } from './sessions.js'
+import { requestSession } from './sessions.js'
+import { csrfToken } from './csrf.js'
 
 export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 
@@ -15,20 +16,15 @@ export function securityHeaders(reply: FastifyReply): void {
 
 export interface PageCtx {
   user: User | null
-  /** The token every form posts back as _csrf: the session's, or the anonymous double-submit cookie's. */
+  /** The token every form posts back as _csrf (./csrf.ts: bound to the session when signed in). */
   csrf: string
   path: string
 }
 
-/** Builds the context of a page; for anonymous visitors it sets the double-submit CSRF cookie if missing. */
+/** Builds the context of a page; sets the CSRF secret cookie if the browser has none yet. */
 export function pageCtx(req: FastifyRequest, reply: FastifyReply): PageCtx {
   const session = requestSession(req)
-  let csrf = session?.row.csrf_token ?? readCookie(req, CSRF_COOKIE) ?? ''
-  if (!session && !csrf) {
-    csrf = randomToken()
-    reply.setCookie(CSRF_COOKIE, csrf, cookieOptions(req.server.services, 24 * 3600))
-  }
-  return { user: session?.user ?? req.user ?? null, csrf, path: req.url }
+  return { user: session?.user ?? req.user ?? null, csrf: csrfToken(req, reply), path: req.url }
 }
 
 export const csrfField = (ctx: PageCtx) => html`<input type="hidden" name="_csrf" value="${ctx.csrf}">`

@@ -1,7 +1,7 @@
 // Web sessions: a random id in an HttpOnly cookie, stored as its SHA-256 digest (a leaked database
 // does not give away live sessions). A sign-in with two-factor enabled first gets a short "pending"
 // session that proves only the password; it never resolves to a user.
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../services.js'
 import type { Session, User } from '../storage/db/schema.js'
@@ -11,6 +11,7 @@ import { now } from '../accounts/users.js'
 import { sessionIdHash } from '../accounts/account-security.js'
 
 export const SESSION_COOKIE = 'wharf_session'
+/** The cookie holding the CSRF secret of @fastify/csrf-protection (web/csrf.ts). */
 export const CSRF_COOKIE = 'wharf_csrf'
 export const SESSION_SECONDS = 14 * 24 * 3600
 export const PENDING_SECONDS = 10 * 60
@@ -24,12 +25,6 @@ export interface WebSession { row: Session; user: User }
 export function readCookie(req: FastifyRequest, name: string): string | undefined {
   const v = req.cookies[name]
   return v !== undefined && /^[A-Za-z0-9_-]{1,128}$/.test(v) ? v : undefined
-}
-
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
 }
 
 export const secureCookies = (s: Services) => !!s.config.tls || s.publicUrl().protocol === 'https:'
@@ -46,7 +41,9 @@ export class SessionStore {
     const id = randomToken()
     const t = now()
     const row: Session = {
-      id_hash: hashId(id), user_id: userId, csrf_token: randomToken(), pending_2fa: pending2fa ? 1 : 0,
+      // csrf_token is no longer used (CSRF tokens come from @fastify/csrf-protection, bound to
+      // id_hash: web/csrf.ts); the NOT NULL column stays, without a migration, and gets ''.
+      id_hash: hashId(id), user_id: userId, csrf_token: '', pending_2fa: pending2fa ? 1 : 0,
       created_unix: t, expires_unix: t + (pending2fa ? PENDING_SECONDS : SESSION_SECONDS),
     }
     const { db } = this.services

@@ -87,6 +87,56 @@ test('forms refuse a missing or wrong CSRF token', async (t) => {
   assert.equal((await web.post('/-/settings/tokens', { _csrf, name: 'x', scopes: 'all' })).res.status, 200)
 })
 
+test('CSRF (@fastify/csrf-protection): forged, missing and cross-session tokens are refused; the API needs none', async (t) => {
+  const app = await startTestApp(t)
+  const alice = await makeUser(app.services, 'alice')
+  const refused = async (c: WebClient, form: Record<string, string>, why: string) => {
+    const r = await c.post('/-/settings/tokens', { name: 'x', scopes: 'all', ...form })
+    assert.equal(r.res.status, 403, why)
+    assert.match(r.body, /did not come from this site/, why)
+  }
+  const a = new WebClient(app.url)
+  assert.equal((await a.signIn('alice', PASSWORD)).status, 303)
+  const secret = a.cookies.get('wharf_csrf')
+  assert.ok(secret, 'the secret cookie')
+  const tokenA = await a.csrf('/-/settings/tokens')
+  await refused(a, {}, 'missing')
+  await refused(a, { _csrf: '' }, 'empty')
+  await refused(a, { _csrf: `${tokenA.slice(0, -2)}${tokenA.endsWith('AA') ? 'BB' : 'AA'}` }, 'tampered')
+  await refused(a, { _csrf: 'made-up-token' }, 'made up')
+  // Forged with the library itself and the (public) hmac key: right secret, but bound to "anonymous"
+  // or to a session id the forger guessed, not to this session.
+  const { default: Tokens } = await import('@fastify/csrf')
+  const tokens = new Tokens({ userInfo: true, hmacKey: 'wharf-web-csrf-v1' })
+  await refused(a, { _csrf: tokens.create(secret, 'anonymous') }, 'an anonymous token while signed in')
+  await refused(a, { _csrf: tokens.create(secret, 'session:guess') }, 'a guessed session')
+  await refused(a, { _csrf: tokens.create('some-other-secret', 'anonymous') }, 'another secret')
+  // Another session of the same user, even with the same secret cookie, does not take A's token.
+  const b = new WebClient(app.url)
+  b.cookies.set('wharf_csrf', secret)
+  assert.equal((await b.signIn('alice', PASSWORD)).status, 303)
+  assert.equal(b.cookies.get('wharf_csrf'), secret)
+  await refused(b, { _csrf: tokenA }, 'a token of another session')
+  assert.equal((await b.post('/-/settings/tokens', { _csrf: await b.csrf('/-/settings/tokens'), name: 'b', scopes: 'all' })).res.status, 200)
+  assert.equal((await a.post('/-/settings/tokens', { _csrf: tokenA, name: 'a', scopes: 'all' })).res.status, 200, 'its own session takes it')
+  // After signing out and in again (a new session) the old token is dead.
+  assert.equal((await a.post('/-/logout', { _csrf: await a.csrf('/-/settings/tokens') })).res.status, 303)
+  await refused(a, { _csrf: tokenA }, 'a token of the signed-out session')
+  assert.equal((await a.signIn('alice', PASSWORD)).status, 303)
+  await refused(a, { _csrf: tokenA }, 'a token of an earlier session')
+  // No secret cookie at all.
+  const bare = new WebClient(app.url)
+  const r = await bare.post('/-/login', { _csrf: tokenA, username: 'alice', password: PASSWORD })
+  assert.equal(r.res.status, 403)
+  assert.match(r.body, /did not come from this site/)
+  // The token-authenticated API takes neither token nor cookie.
+  const token = await makeToken(app.services, alice)
+  const up = await fetch(`${app.url}/api/packages/alice/generic/lib/1.0/a.txt`, { method: 'PUT', headers: { authorization: `token ${token}` }, body: 'hi' })
+  assert.equal(up.status, 201)
+  const del = await fetch(`${app.url}/api/packages/alice/generic/lib/1.0`, { method: 'DELETE', headers: { authorization: basic('alice', PASSWORD) } })
+  assert.equal(del.status, 204)
+})
+
 test('sign-in: cookie flags, a new session id, generic errors, slow-down', async (t) => {
   const app = await startTestApp(t)
   await makeUser(app.services, 'alice')

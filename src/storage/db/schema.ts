@@ -101,6 +101,7 @@ export interface PackageBlobTable {
 export interface SessionTable {
   id_hash: string
   user_id: number
+  /** Unused since the CSRF tokens come from @fastify/csrf-protection (web/csrf.ts); kept (no migration), written ''. */
   csrf_token: string
   /** 1 while the password was right but the second factor is still to be given. */
   pending_2fa: number
