@@ -119,7 +119,7 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   const security = new AccountSecurity(db, users, tokens, auth)
   const packageSettings = new PackageSettingsService(db)
   const cleanup = new CleanupService(db, packages)
-  const goProxy = new GoProxyCache({ db, blobs, tmpDir, config: config.goProxy })
+  const goProxy = new GoProxyCache({ db, flavor, blobs, tmpDir, config: config.goProxy })
   const closers: Array<() => Promise<void>> = []
   const consoleLog: JobLogger = { error: (obj, msg) => console.error(msg, obj) }
   // Registered first so it runs last: counts gathered until the very end still get written.

@@ -1,13 +1,22 @@
-// Deletes blobs no package file or cached Go proxy version refers to, and upload leftovers, once they are older than a grace period.
+// Deletes blobs nothing refers to, and upload leftovers, once they are older than a grace period.
 // Order matters: rows first, then bytes, so the worst case is an orphan file on disk, never a row
 // pointing at missing bytes. An upload puts its bytes (refreshing the file's mtime when the blob
-// already exists) before it commits its rows, so "no row AND an old mtime" means nobody is using it.
+// already exists) before it commits its rows, so "no row AND an old mtime" means nobody is using it;
+// the one interleaving that leaves (an upload touching the bytes between the GC's look and its
+// delete) is closed by storage/blobs/claims.ts.
+//
+// Bounded work (issue 8): every statement looks at no more than `batchSize` rows (a window of the
+// primary key, not "the next N unreferenced ones", which on a big table of used blobs would walk
+// all of it in one statement), every delete of rows is one short statement, the bytes of each
+// orphan are deleted in a transaction of their own, and the run stops between batches when its
+// signal aborts (shutdown).
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
 import { runExclusive } from './lock.js'
 import type { Database } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { isForeignKeyViolation } from '../storage/db/errors.js'
 import type { BlobKey, BlobStore } from '../storage/blobs/blob-store.js'
+import { claimForDelete } from '../storage/blobs/claims.js'
 import { deleteOldFiles } from '../storage/blobs/fs-blob-store.js'
 
 export interface GcDeps {
@@ -17,6 +26,8 @@ export interface GcDeps {
   /** Upload spool folder. */
   readonly tmpDir: string
   readonly graceMs: number
+  /** Rows per statement and keys per sweep (default BATCH); tests use small ones. */
+  readonly batchSize?: number
 }
 
 export interface GcResult {
@@ -29,7 +40,23 @@ export interface GcResult {
 
 // Any fixed number, the same on every instance: "gc-blobs" as a 32-bit value.
 const GC_LOCK_ID = 0x67636231
-const BATCH = 500
+export const BATCH = 500
+
+/**
+ * A blob row is in use while any of these refers to it: files of packages (migration 0001) and the
+ * Go proxy cache's .mod and .zip of upstream versions (0005). A new table with a package_blob
+ * reference must be added here (doctor.ts uses the same test).
+ */
+export function blobReferenced(eb: ExpressionBuilder<Database, 'package_blob'>) {
+  const one = sql.lit(1).as('one')
+  return eb.or([
+    eb.exists(eb.selectFrom('package_file').select(one).whereRef('package_file.blob_id', '=', 'package_blob.id')),
+    eb.exists(eb.selectFrom('go_proxy_version').select(one).whereRef('go_proxy_version.mod_blob_id', '=', 'package_blob.id')),
+    eb.exists(eb.selectFrom('go_proxy_version').select(one).whereRef('go_proxy_version.zip_blob_id', '=', 'package_blob.id')),
+  ])
+}
+
+const unreferenced = (eb: ExpressionBuilder<Database, 'package_blob'>) => eb.not(blobReferenced(eb))
 
 export async function gcBlobs(deps: GcDeps, signal?: AbortSignal): Promise<GcResult> {
   const r = await runExclusive(deps.db, deps.flavor, 'gc-blobs', () => runGc(deps, signal), { pgLockId: GC_LOCK_ID })
@@ -38,57 +65,65 @@ export async function gcBlobs(deps: GcDeps, signal?: AbortSignal): Promise<GcRes
 
 async function runGc(deps: GcDeps, signal?: AbortSignal): Promise<GcResult> {
   const cutoffMs = Date.now() - deps.graceMs
+  const batch = Math.max(1, deps.batchSize ?? BATCH)
   const result: GcResult = { blobRows: 0, blobFiles: 0, tmpFiles: 0, ran: true }
-  result.blobRows = await deleteUnreferencedRows(deps.db, Math.floor(cutoffMs / 1000), signal)
-  result.blobFiles = await deleteOrphanBytes(deps, cutoffMs, signal)
+  result.blobRows = await deleteUnreferencedRows(deps.db, Math.floor(cutoffMs / 1000), batch, signal)
+  if (signal?.aborted) return result
+  result.blobFiles = await deleteOrphanBytes(deps, cutoffMs, batch, signal)
+  if (signal?.aborted) return result
   result.tmpFiles = await deleteOldFiles(deps.tmpDir, cutoffMs, signal)
-  if (deps.blobs.sweepLeftovers) result.tmpFiles += await deps.blobs.sweepLeftovers(cutoffMs, signal)
+  if (deps.blobs.sweepLeftovers && !signal?.aborted) result.tmpFiles += await deps.blobs.sweepLeftovers(cutoffMs, signal)
   return result
 }
 
-async function deleteUnreferencedRows(db: Kysely<Database>, cutoffUnix: number, signal?: AbortSignal): Promise<number> {
-  // A blob is in use while a package file or a cached upstream Go version (its .mod or .zip) refers to it.
-  const unreferenced = (eb: ExpressionBuilder<Database, 'package_blob'>) => eb.and([
-    eb.not(eb.exists(eb.selectFrom('package_file').select(sql.lit(1).as('one')).whereRef('package_file.blob_id', '=', 'package_blob.id'))),
-    eb.not(eb.exists(eb.selectFrom('go_proxy_version').select(sql.lit(1).as('one')).whereRef('go_proxy_version.mod_blob_id', '=', 'package_blob.id'))),
-    eb.not(eb.exists(eb.selectFrom('go_proxy_version').select(sql.lit(1).as('one')).whereRef('go_proxy_version.zip_blob_id', '=', 'package_blob.id'))),
-  ])
+async function deleteUnreferencedRows(db: Kysely<Database>, cutoffUnix: number, batch: number, signal?: AbortSignal): Promise<number> {
   let deleted = 0
-  let afterId = 0
-  for (;;) {
+  for (let afterId = 0; ;) {
     if (signal?.aborted) return deleted
-    const ids = await db.selectFrom('package_blob').select('id')
-      .where('created_unix', '<=', cutoffUnix).where('id', '>', afterId).where(unreferenced)
-      .orderBy('id').limit(BATCH).execute()
-    if (ids.length === 0) return deleted
-    afterId = ids[ids.length - 1]!.id
-    for (const { id } of ids) {
-      try {
-        // The guard again: an upload may have started using this blob since the select.
-        const r = await db.deleteFrom('package_blob').where('id', '=', id).where(unreferenced).executeTakeFirst()
-        deleted += Number(r.numDeletedRows)
-      } catch (err) {
-        if (!isForeignKeyViolation(err)) throw err
-      }
-    }
+    // The next window of at most `batch` rows by the primary key …
+    const window = await db.selectFrom('package_blob').select('id').where('id', '>', afterId).orderBy('id').limit(batch).execute()
+    if (window.length === 0) return deleted
+    const lastId = window[window.length - 1]!.id
+    // … and the old, unreferenced ones in it (the reference checks use the blob_id indexes).
+    const ids = (await db.selectFrom('package_blob').select('id')
+      .where('id', '>', afterId).where('id', '<=', lastId).where('created_unix', '<=', cutoffUnix).where(unreferenced)
+      .execute()).map((r) => r.id)
+    afterId = lastId
+    if (ids.length > 0) deleted += await deleteRows(db, ids)
   }
 }
 
-async function deleteOrphanBytes(deps: GcDeps, cutoffMs: number, signal?: AbortSignal): Promise<number> {
+/** One statement for the batch, with the guard again (an upload may have started using a blob since). */
+async function deleteRows(db: Kysely<Database>, ids: number[]): Promise<number> {
+  try {
+    const r = await db.deleteFrom('package_blob').where('id', 'in', ids).where(unreferenced).executeTakeFirst()
+    return Number(r.numDeletedRows)
+  } catch (err) {
+    // A reference not yet committed when the guard looked: one by one, skipping that blob.
+    if (!isForeignKeyViolation(err)) throw err
+  }
+  let deleted = 0
+  for (const id of ids) {
+    try {
+      const r = await db.deleteFrom('package_blob').where('id', '=', id).where(unreferenced).executeTakeFirst()
+      deleted += Number(r.numDeletedRows)
+    } catch (err) {
+      if (!isForeignKeyViolation(err)) throw err
+    }
+  }
+  return deleted
+}
+
+async function deleteOrphanBytes(deps: GcDeps, cutoffMs: number, batchSize: number, signal?: AbortSignal): Promise<number> {
   let deleted = 0
   let batch: BlobKey[] = []
   const sweep = async () => {
     const known = new Set((await deps.db.selectFrom('package_blob').select('hash_sha256').where('hash_sha256', 'in', batch).execute())
       .map((r) => r.hash_sha256))
     for (const key of batch) {
+      if (signal?.aborted) break
       if (known.has(key)) continue
-      const s = await deps.blobs.stat(key)
-      if (!s || s.modifiedAt.getTime() > cutoffMs) continue
-      // Last look at the rows right before deleting: narrows the window against a racing upload.
-      const row = await deps.db.selectFrom('package_blob').select('id').where('hash_sha256', '=', key).executeTakeFirst()
-      if (row) continue
-      await deps.blobs.delete(key)
-      deleted++
+      if (await deleteIfOrphan(deps, key, cutoffMs)) deleted++
     }
     batch = []
   }
@@ -98,10 +133,27 @@ async function deleteOrphanBytes(deps: GcDeps, cutoffMs: number, signal?: AbortS
     if (signal?.aborted) break
     if (e.modifiedAt && e.modifiedAt.getTime() > cutoffMs) continue
     batch.push(e.key)
-    if (batch.length >= BATCH) await sweep()
+    if (batch.length >= batchSize) await sweep()
   }
   if (batch.length > 0 && !signal?.aborted) await sweep()
   return deleted
+}
+
+/**
+ * The look for a row, the age and the delete of one key, in one short transaction that holds the
+ * key against uploads committing a row for it (claims.ts). True when the bytes were deleted.
+ */
+export async function deleteIfOrphan(deps: Pick<GcDeps, 'db' | 'flavor' | 'blobs'>, key: BlobKey, cutoffMs: number): Promise<boolean> {
+  return deps.db.transaction().execute(async (trx) => {
+    await claimForDelete(trx, deps.flavor, key)
+    const row = await trx.selectFrom('package_blob').select('id').where('hash_sha256', '=', key).executeTakeFirst()
+    if (row) return false
+    // After the claim: an upload that touched the bytes before it makes them young again.
+    const s = await deps.blobs.stat(key)
+    if (!s || s.modifiedAt.getTime() > cutoffMs) return false
+    await deps.blobs.delete(key)
+    return true
+  })
 }
 
 async function* mapKeys(keys: AsyncIterable<BlobKey>): AsyncIterable<{ key: BlobKey; modifiedAt?: Date }> {

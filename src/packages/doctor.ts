@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto'
 import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { Database } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { blobKey, type BlobKey, type BlobStore } from '../storage/blobs/blob-store.js'
 import { FsBlobStore } from '../storage/blobs/fs-blob-store.js'
-import { gcBlobs } from '../jobs/gc-blobs.js'
+import { blobReferenced, gcBlobs } from '../jobs/gc-blobs.js'
 
 export interface DoctorDeps {
   readonly db: Kysely<Database>
@@ -78,7 +78,8 @@ export async function diagnose(deps: DoctorDeps, opts: { rehash?: boolean } = {}
   }
   r.files = Number((await db.selectFrom('package_file').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
 
-  const referenced = (eb: ExpressionBuilder<Database, 'package_blob'>) => eb.exists(eb.selectFrom('package_file').select(sql.lit(1).as('one')).whereRef('package_file.blob_id', '=', 'package_blob.id'))
+  // Every table that refers to blobs (files, the Go proxy cache): the GC's own test.
+  const referenced = blobReferenced
   for (let afterId = 0; ;) {
     const rows = await db.selectFrom('package_blob').select(['id', 'size', 'hash_sha256', 'created_unix'])
       .where('id', '>', afterId).orderBy('id').limit(BATCH).execute()
@@ -162,7 +163,9 @@ async function usersOf(db: Kysely<Database>, blobId: number): Promise<string[]> 
     .innerJoin('package as p', 'p.id', 'v.package_id').innerJoin('user as u', 'u.id', 'p.owner_id')
     .select(['u.name as owner', 'p.type', 'p.name', 'v.version', 'f.name as file'])
     .where('f.blob_id', '=', blobId).orderBy('f.id').limit(5).execute()
-  return rows.map((x) => `${x.owner}/${x.type}/${x.name}/${x.version}/${x.file}`)
+  const cached = await db.selectFrom('go_proxy_version').select(['module_path', 'version'])
+    .where((eb) => eb.or([eb('mod_blob_id', '=', blobId), eb('zip_blob_id', '=', blobId)])).orderBy('id').limit(5).execute()
+  return [...rows.map((x) => `${x.owner}/${x.type}/${x.name}/${x.version}/${x.file}`), ...cached.map((x) => `go proxy cache ${x.module_path}@${x.version}`)]
 }
 
 async function sha256Of(blobs: BlobStore, key: BlobKey): Promise<string> {

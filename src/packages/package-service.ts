@@ -6,10 +6,11 @@ import { rm } from 'node:fs/promises'
 import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { NoResultError, sql, type Kysely } from 'kysely'
-import type { Database } from '../storage/db/schema.js'
+import type { Database, PackageFile } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { isForeignKeyViolation, isUniqueViolation } from '../storage/db/errors.js'
 import { blobKey, type BlobStore, type ByteRange } from '../storage/blobs/blob-store.js'
+import { claimForUse, putAgainIfGone } from '../storage/blobs/claims.js'
 import { SmallBlobCache } from '../storage/blobs/small-blob-cache.js'
 import { WharfError, conflict, forbidden, notFound, tooLarge } from '../errors.js'
 import { spoolUpload, verifyChecksums, type ExpectedChecksums, type SpooledUpload } from './upload.js'
@@ -216,6 +217,10 @@ export class PackageService {
     const ownerName = input.ownerName ?? `#${input.ownerId}`
     const upload = input.spooled
       ?? await spoolUpload(input.body, this.tmpDir, limit, { expected: input.expected, declaredSize: input.declaredSize })
+    // The spool file lives until the rows committed: a put that found the blob already there (and left
+    // the file) may have to put the bytes again after the commit (storage/blobs/claims.ts).
+    let existed: boolean
+    const key = blobKey(upload.sha256)
     try {
       if (limit !== undefined && upload.size > limit) throw tooLarge(`the file is larger than the limit of ${limit} bytes`)
       verifyChecksums(upload, input.expected)
@@ -224,39 +229,50 @@ export class PackageService {
         const replacing = overwrite ? await this.findFile(input) : undefined
         await quota.precheck(input.ownerId, ownerName, upload.size - (replacing?.size ?? 0), false)
       }
-      const key = blobKey(upload.sha256)
       // Moving the spool file in saves copying every upload once more, when the store can.
-      if (this.blobs.putFile) await this.blobs.putFile(key, upload.path, upload.size)
-      else await this.blobs.put(key, createReadStream(upload.path), upload.size)
+      existed = this.blobs.putFile
+        ? await this.blobs.putFile(key, upload.path, upload.size)
+        : await this.blobs.put(key, createReadStream(upload.path), upload.size)
+    } catch (err) {
+      await rm(upload.path, { force: true })
+      throw err
+    }
+    let stored: { file: PackageFile; replaced: boolean }
+    try {
+      stored = await this.#transaction(async (trx) => {
+        // First statement: racing uploads of this owner are then counted one after the other.
+        if (quota) await quota.lockOwner(trx, input.ownerId)
+        // Every retry re-creates a package/version/blob row a delete removed; only the owner cannot
+        // come back: it was deleted while the body arrived.
+        const owner = await trx.selectFrom('user').select('id').where('id', '=', input.ownerId).executeTakeFirst()
+        if (!owner) throw notFound(`owner of ${input.name}`)
+        const pkg = await rows.findOrInsertPackage(trx, this.flavor, input.ownerId, input.type, input.name)
+        const newVersion = quota ? !(await rows.versionExists(trx, pkg.id, input.version)) : false
+        const v = await version(trx, pkg.id)
+        // Held until the commit: the GC does not delete these bytes meanwhile (storage/blobs/claims.ts).
+        await claimForUse(trx, this.flavor, [key])
+        const blob = await rows.findOrInsertBlob(trx, upload)
+        const stored = overwrite
+          ? await this.#insertOrReplaceFile(trx, input, v.id, blob.id, isLead)
+          : { file: await this.#insertFile(trx, input, v.id, blob.id, isLead), replaced: false }
+        if (quota) await quota.check(trx, input.ownerId, ownerName, { newVersion })
+        const f = stored.file
+        if (this.changes) {
+          // Empty versions never survive a commit (pruneEmpty), so one file means this upload made it.
+          const n = await trx.selectFrom('package_file').select((eb) => eb.fn.countAll<number>().as('n')).where('version_id', '=', v.id).executeTakeFirstOrThrow()
+          await this.changes.record(trx, input.by, {
+            kind: 'file.create', ref: { ownerId: input.ownerId, type: input.type, name: pkg.name, version: input.version, file: f.name },
+            versionId: v.id, versionCreated: !stored.replaced && Number(n.n) === 1, replaced: stored.replaced, size: upload.size, sha256: upload.sha256,
+          })
+        }
+        return stored
+      })
+      // The GC may have deleted the bytes between this put's touch and its own decision.
+      if (existed) await putAgainIfGone(this.blobs, key, upload.path, upload.size)
     } finally {
       await rm(upload.path, { force: true })
     }
-    const { file, replaced } = await this.#transaction(async (trx) => {
-      // First statement: racing uploads of this owner are then counted one after the other.
-      if (quota) await quota.lockOwner(trx, input.ownerId)
-      // Every retry re-creates a package/version/blob row a delete removed; only the owner cannot
-      // come back: it was deleted while the body arrived.
-      const owner = await trx.selectFrom('user').select('id').where('id', '=', input.ownerId).executeTakeFirst()
-      if (!owner) throw notFound(`owner of ${input.name}`)
-      const pkg = await rows.findOrInsertPackage(trx, this.flavor, input.ownerId, input.type, input.name)
-      const newVersion = quota ? !(await rows.versionExists(trx, pkg.id, input.version)) : false
-      const v = await version(trx, pkg.id)
-      const blob = await rows.findOrInsertBlob(trx, upload)
-      const stored = overwrite
-        ? await this.#insertOrReplaceFile(trx, input, v.id, blob.id, isLead)
-        : { file: await this.#insertFile(trx, input, v.id, blob.id, isLead), replaced: false }
-      if (quota) await quota.check(trx, input.ownerId, ownerName, { newVersion })
-      const f = stored.file
-      if (this.changes) {
-        // Empty versions never survive a commit (pruneEmpty), so one file means this upload made it.
-        const n = await trx.selectFrom('package_file').select((eb) => eb.fn.countAll<number>().as('n')).where('version_id', '=', v.id).executeTakeFirstOrThrow()
-        await this.changes.record(trx, input.by, {
-          kind: 'file.create', ref: { ownerId: input.ownerId, type: input.type, name: pkg.name, version: input.version, file: f.name },
-          versionId: v.id, versionCreated: !stored.replaced && Number(n.n) === 1, replaced: stored.replaced, size: upload.size, sha256: upload.sha256,
-        })
-      }
-      return stored
-    })
+    const { file, replaced } = stored
     // The digests left out on the way are computed now, in a worker, after the answer; readers of
     // the file wait for them (#complete), and a failure here is retried by the next reader.
     if (missingDigests(upload).length > 0) this.#digests.complete(blobKey(upload.sha256), upload).catch(() => {})

@@ -52,6 +52,68 @@ for (const { db, storage, label } of testMatrix()) {
     assert.equal((await request({ method: 'GET', url: `${api}/3.0/b.bin` })).sha256, sha256Hex(own))
   })
 
+  test(`[${label}] gc-blobs: an upload re-using an orphan blob while the GC deletes it still ends with its bytes`, { timeout: 60_000 }, async (t) => {
+    // The interleaving of the issue, forced: the GC finds no row for the orphan and an old mtime; the
+    // upload then touches the bytes (its put finds them, so it neither writes nor moves anything);
+    // the GC deletes them; the upload commits its row. The upload must notice and put the bytes again.
+    const app = await startTestApp(t, { db, storage })
+    const { url, services } = app
+    await makeUser(services, 'alice')
+    const auth = { authorization: basic('alice', PASSWORD) }
+    const api = `${url}/api/packages/alice/generic/race`
+    const body = Buffer.from(`bytes that become an orphan and come back ${label}`)
+    const key = sha256Hex(body)
+    assert.equal((await request({ method: 'PUT', url: `${api}/1.0/a.bin`, headers: auth, body })).status, 201)
+    assert.equal((await request({ method: 'DELETE', url: `${api}/1.0`, headers: auth })).status, 204)
+    // Older than the GC's cutoff (S3 keeps whole seconds), while the second upload's spool file is
+    // younger (the GC also sweeps old spool files).
+    const graceMs = 500
+    await new Promise((r) => setTimeout(r, 1100))
+
+    const blobs = services.blobs as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
+    const gate = <T = void>() => { let open!: (v: T) => void; const p = new Promise<T>((r) => { open = r }); return { p, open } }
+    const reachedPut = gate(), mayTouch = gate(), touched = gate()
+    let putCalls = 0
+    for (const name of ['put', 'putFile'] as const) {
+      const orig = blobs[name]
+      if (!orig) continue
+      blobs[name] = async (...a: unknown[]) => {
+        if (a[0] === key && putCalls++ === 0) {
+          reachedPut.open()
+          await mayTouch.p
+          try {
+            return await orig.apply(services.blobs, a)
+          } finally {
+            touched.open()
+          }
+        }
+        return orig.apply(services.blobs, a)
+      }
+    }
+    const origDelete = blobs.delete!
+    blobs.delete = async (...a: unknown[]) => {
+      if (a[0] === key) {
+        mayTouch.open()
+        await touched.p
+      }
+      return origDelete.apply(services.blobs, a)
+    }
+    const upload = request({ method: 'PUT', url: `${api}/2.0/a.bin`, headers: auth, body })
+    await reachedPut.p
+    const deps = { db: services.db, flavor: services.flavor, blobs: services.blobs, tmpDir: services.tmpDir, graceMs }
+    const gc = await gcBlobs(deps)
+    mayTouch.open() // should the GC not have come to the delete: let the upload go on, and fail below
+    assert.equal(gc.blobRows, 1, 'the orphan row went')
+    assert.equal(gc.blobFiles, 1, 'the GC did delete the bytes it had found old and unreferenced')
+    assert.equal((await upload).status, 201)
+    const get = await request({ method: 'GET', url: `${api}/2.0/a.bin` })
+    assert.equal(get.status, 200)
+    assert.equal(get.sha256, key)
+    assert.ok(putCalls >= 2, 'the upload put its bytes again')
+    assert.ok((await blobInventory(app)).keys.includes(key))
+    assert.deepEqual(await listFiles(services.tmpDir), [], 'the spool file is removed afterwards')
+  })
+
   if (db === 'postgres' && storage === 'file') {
     test('[postgres] gc-blobs: only one instance runs it (advisory lock)', async (t) => {
       const { services } = await startTestApp(t, { db, storage })

@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import CsrfTokens from '@fastify/csrf'
 import { startTestApp, testDatabases } from '../helpers/test-app.js'
 import { PASSWORD, basic, makeToken, makeUser } from '../helpers/auth.js'
 import { WebClient } from './web-client.js'
@@ -106,8 +107,7 @@ test('CSRF (@fastify/csrf-protection): forged, missing and cross-session tokens 
   await refused(a, { _csrf: 'made-up-token' }, 'made up')
   // Forged with the library itself and the (public) hmac key: right secret, but bound to "anonymous"
   // or to a session id the forger guessed, not to this session.
-  const { default: Tokens } = await import('@fastify/csrf')
-  const tokens = new Tokens({ userInfo: true, hmacKey: 'wharf-web-csrf-v1' })
+  const tokens = CsrfTokens({ userInfo: true, hmacKey: 'wharf-web-csrf-v1' }) as unknown as { create(secret: string, userInfo: string): string }
   await refused(a, { _csrf: tokens.create(secret, 'anonymous') }, 'an anonymous token while signed in')
   await refused(a, { _csrf: tokens.create(secret, 'session:guess') }, 'a guessed session')
   await refused(a, { _csrf: tokens.create('some-other-secret', 'anonymous') }, 'another secret')

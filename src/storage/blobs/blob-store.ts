@@ -43,14 +43,17 @@ export interface BlobStore {
   /**
    * Stores `body` under `key`; durable once it resolves. Putting a key that exists is harmless
    * (the bytes are the same by construction). The caller has verified that `key` is the SHA-256
-   * of the bytes; `size`, when given, is checked.
+   * of the bytes; `size`, when given, is checked. Resolves true when the blob existed already and
+   * was only touched (its write time refreshed), false when the bytes were written now: a caller
+   * that then commits a row for it must check again afterwards (see storage/blobs/claims.ts).
    */
-  put(key: BlobKey, body: Readable, size?: number): Promise<void>
+  put(key: BlobKey, body: Readable, size?: number): Promise<boolean>
   /**
    * Optional fast path for a local file whose SHA-256 the caller computed: the store may move it
-   * in (the caller then finds it gone) or copy it. Same guarantees as put().
+   * in (the caller then finds it gone) or copy it. Same guarantees and answer as put(); when it
+   * answers true (the blob existed) the file is left where it was.
    */
-  putFile?(key: BlobKey, file: string, size: number): Promise<void>
+  putFile?(key: BlobKey, file: string, size: number): Promise<boolean>
   /** A stream of the blob (or of an inclusive range of it); rejects with BlobNotFoundError. */
   open(key: BlobKey, range?: ByteRange): Promise<Readable>
   /** Size and last write time, or undefined when the blob does not exist. */

@@ -47,11 +47,11 @@ export class FsBlobStore implements BlobStore {
     return deleteOldFiles(this.#tmp, cutoffMs, signal)
   }
 
-  async put(key: BlobKey, body: Readable, size?: number): Promise<void> {
+  async put(key: BlobKey, body: Readable, size?: number): Promise<boolean> {
     const final = this.#path(key)
     if (await this.#touchIfExists(final)) {
       body.destroy()
-      return
+      return true
     }
     await mkdir(path.dirname(final), { recursive: true })
     await mkdir(this.#tmp, { recursive: true })
@@ -77,11 +77,12 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await rm(tmp, { force: true })
     }
+    return false
   }
 
-  async putFile(key: BlobKey, file: string, size: number): Promise<void> {
+  async putFile(key: BlobKey, file: string, size: number): Promise<boolean> {
     const final = this.#path(key)
-    if (await this.#touchIfExists(final)) return
+    if (await this.#touchIfExists(final)) return true
     const s = await stat(file)
     if (s.size !== size) throw new Error(`blob ${key}: expected ${size} bytes, got ${s.size}`)
     const fh = await open(file, 'r+')
@@ -96,10 +97,10 @@ export class FsBlobStore implements BlobStore {
     } catch (err) {
       // another file system (WHARF_STORAGE_URL elsewhere than WHARF_DATA): copy instead
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
-      await this.put(key, createReadStream(file), size)
-      return
+      return this.put(key, createReadStream(file), size)
     }
     await syncDir(path.dirname(final))
+    return false
   }
 
   /** Refreshes the mtime of an existing blob: the GC spares blobs written within its grace period. */

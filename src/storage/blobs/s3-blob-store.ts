@@ -67,11 +67,11 @@ export class S3BlobStore implements BlobStore {
     return `${this.#loc.prefix}${key.slice(0, 2)}/${key.slice(2, 4)}/${key}`
   }
 
-  async put(key: BlobKey, body: Readable, size?: number): Promise<void> {
+  async put(key: BlobKey, body: Readable, size?: number): Promise<boolean> {
     const Key = this.#objectKey(key)
     if (await this.#touch(Key)) {
       body.destroy()
-      return
+      return true
     }
     let written = 0
     const counted = new Transform({
@@ -100,6 +100,7 @@ export class S3BlobStore implements BlobStore {
       counted.destroy()
       throw err
     }
+    return false
   }
 
   /**

@@ -12,6 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../../storage/db/schema.js'
 import { blobKey, type BlobStore } from '../../../storage/blobs/blob-store.js'
+import { claimForUse, putAgainIfGone } from '../../../storage/blobs/claims.js'
+import type { Flavor } from '../../../storage/db/migrations/flavor.js'
 import { WharfError, badGateway, notFound } from '../../../errors.js'
 import { findOrInsertBlob, nowUnix } from '../../../packages/package-rows.js'
 import type { GoProxyConfig } from '../../../config/config.js'
@@ -73,6 +75,7 @@ export interface CachedModule {
 
 export interface GoProxyCacheDeps {
   readonly db: Kysely<Database>
+  readonly flavor: Flavor
   readonly blobs: BlobStore
   readonly tmpDir: string
   readonly config: GoProxyConfig
@@ -272,12 +275,17 @@ export class GoProxyCache {
       const zipH1 = await zipHash(zip.path)
       const modH1 = goModHash(mod)
       const modSums = checksums(mod)
-      await this.deps.blobs.put(blobKey(modSums.sha256), Readable.from([mod]), mod.length)
+      const modKey = blobKey(modSums.sha256)
+      const modExisted = await this.deps.blobs.put(modKey, Readable.from([mod]), mod.length)
       const zipKey = blobKey(zip.sha256)
-      if (this.deps.blobs.putFile) await this.deps.blobs.putFile(zipKey, zip.path, zip.size)
-      else await this.deps.blobs.put(zipKey, createReadStream(zip.path), zip.size)
+      // When the zip blob existed the spool file stays (until the finally below): see putAgainIfGone.
+      const zipExisted = this.deps.blobs.putFile
+        ? await this.deps.blobs.putFile(zipKey, zip.path, zip.size)
+        : await this.deps.blobs.put(zipKey, createReadStream(zip.path), zip.size)
       const now = nowUnix()
       await this.deps.db.transaction().execute(async (trx) => {
+        // Held until the commit: the blob GC does not delete these bytes meanwhile (storage/blobs/claims.ts).
+        await claimForUse(trx, this.deps.flavor, [modKey, zipKey])
         const m = await findOrInsertBlob(trx, { ...modSums, size: mod.length })
         const z = await findOrInsertBlob(trx, zip)
         await trx.insertInto('go_proxy_version').values({
@@ -286,6 +294,9 @@ export class GoProxyCache {
           created_unix: now, last_used_unix: now,
         }).onConflict((oc) => oc.columns(['module_path', 'version']).doNothing()).execute()
       })
+      // A GC that decided before our touch may have deleted bytes we found and now refer to.
+      if (modExisted) await putAgainIfGone(this.deps.blobs, modKey, mod, mod.length)
+      if (zipExisted) await putAgainIfGone(this.deps.blobs, zipKey, zip.path, zip.size)
       const stored = await this.#cachedVersion(module, version)
       if (!stored) throw new Error(`${key}: stored version row not found`)
       return stored
