@@ -9,6 +9,11 @@ import { listFiles, request, sha256Hex } from './generic-helpers.js'
 import { gcBlobs } from '../../src/jobs/gc-blobs.js'
 import { loadConfig } from '../../src/config/config.js'
 import { openServices } from '../../src/services.js'
+import { diagnose } from '../../src/packages/doctor.js'
+import { claimForDelete, claimForUse } from '../../src/storage/blobs/claims.js'
+import { blobKey } from '../../src/storage/blobs/blob-store.js'
+import { startTestUpstream } from '../helpers/go-upstream.js'
+import { goClient } from './go-helpers.js'
 
 
 for (const { db, storage, label } of testMatrix()) {
@@ -114,6 +119,84 @@ for (const { db, storage, label } of testMatrix()) {
     assert.deepEqual(await listFiles(services.tmpDir), [], 'the spool file is removed afterwards')
   })
 
+  test(`[${label}] gc-blobs: more orphans than a batch all go, in windows among used blobs; a stopped run stops between batches`, { timeout: 60_000 }, async (t) => {
+    const app = await startTestApp(t, { db, storage })
+    const { url, services } = app
+    await makeUser(services, 'alice')
+    const auth = { authorization: basic('alice', PASSWORD) }
+    const api = `${url}/api/packages/alice/generic/many`
+    const kept: string[] = []
+    const gone: string[] = []
+    // Interleaved ids: used and unused blobs alternate, so every window holds both.
+    for (let i = 0; i < 7; i++) {
+      const orphan = Buffer.from(`orphan ${i} ${label}`)
+      const used = Buffer.from(`used ${i} ${label}`)
+      assert.equal((await request({ method: 'PUT', url: `${api}/1.0/o${i}.bin`, headers: auth, body: orphan })).status, 201)
+      assert.equal((await request({ method: 'PUT', url: `${api}/2.0/u${i}.bin`, headers: auth, body: used })).status, 201)
+      gone.push(sha256Hex(orphan))
+      kept.push(sha256Hex(used))
+    }
+    assert.equal((await request({ method: 'DELETE', url: `${api}/1.0`, headers: auth })).status, 204)
+    await new Promise((r) => setTimeout(r, 1100)) // older than the cutoff (S3 and the rows keep whole seconds)
+    const deps = { db: services.db, flavor: services.flavor, blobs: services.blobs, tmpDir: services.tmpDir, graceMs: 0, batchSize: 2 }
+
+    // A run whose signal aborts (shutdown) after its first byte delete stops there …
+    const blobs = services.blobs as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
+    const origDelete = blobs.delete!
+    const stop = new AbortController()
+    blobs.delete = async (...a: unknown[]) => {
+      const r = await origDelete.apply(services.blobs, a)
+      stop.abort()
+      return r
+    }
+    const first = await gcBlobs(deps, stop.signal)
+    blobs.delete = origDelete
+    assert.equal(first.blobRows, 7, 'every unreferenced row, over four windows of two')
+    assert.equal(first.blobFiles, 1, 'stopped after the delete it was doing')
+    assert.equal(first.tmpFiles, 0)
+    assert.equal((await blobInventory(app)).keys.length, 7 + 6)
+
+    // … and the next run removes the rest.
+    const second = await gcBlobs(deps)
+    assert.deepEqual({ ...second }, { blobRows: 0, blobFiles: 6, tmpFiles: 0, ran: true })
+    assert.deepEqual((await blobInventory(app)).keys, [...kept].sort())
+    for (let i = 0; i < 7; i++) assert.equal((await request({ method: 'GET', url: `${api}/2.0/u${i}.bin` })).sha256, kept[i])
+  })
+
+  test(`[${label}] gc-blobs: blobs of the Go proxy cache stay while a cached version refers to them`, { timeout: 60_000 }, async (t) => {
+    const up = await startTestUpstream(t)
+    await up.add('example.org/pub', 'v1.0.0', {})
+    const app = await startTestApp(t, { db, storage, env: { WHARF_GO_UPSTREAM: up.url } })
+    const { url, services } = app
+    await makeUser(services, 'alice')
+    const auth = basic('alice', PASSWORD)
+    const go = goClient(url, 'alice')
+    const zip = await go.get('example.org/pub/@v/v1.0.0.zip', auth)
+    assert.equal(zip.status, 200)
+    const mod = await go.get('example.org/pub/@v/v1.0.0.mod', auth)
+    assert.equal(mod.status, 200)
+    const keys = [zip.sha256, sha256Hex(mod.body)].sort()
+    const row = await services.db.selectFrom('go_proxy_version').select(['mod_blob_id', 'zip_blob_id']).executeTakeFirstOrThrow()
+    const blobRows = await services.db.selectFrom('package_blob').select('hash_sha256').where('id', 'in', [row.mod_blob_id, row.zip_blob_id]).execute()
+    assert.deepEqual(blobRows.map((r) => r.hash_sha256).sort(), keys, 'cached .mod and .zip are package_blob rows (go_proxy_version.mod_blob_id, zip_blob_id)')
+    await new Promise((r) => setTimeout(r, 1100))
+    const deps = { db: services.db, flavor: services.flavor, blobs: services.blobs, tmpDir: services.tmpDir, graceMs: 0, batchSize: 1 }
+
+    assert.deepEqual({ ...await gcBlobs(deps) }, { blobRows: 0, blobFiles: 0, tmpFiles: 0, ran: true })
+    assert.deepEqual((await blobInventory(app)).keys, keys)
+    const report = await diagnose(deps)
+    assert.deepEqual(report.unreferencedRows, [], 'the doctor counts the cache as a user too')
+    up.failWith(502)
+    const again = await go.get('example.org/pub/@v/v1.0.0.zip', auth)
+    assert.equal(again.status, 200, 'served from the cache with the upstream down')
+    assert.equal(again.sha256, zip.sha256)
+
+    // Once the cached version is gone (eviction, purge), the GC frees both.
+    await services.db.deleteFrom('go_proxy_version').execute()
+    assert.deepEqual({ ...await gcBlobs(deps) }, { blobRows: 2, blobFiles: 2, tmpFiles: 0, ran: true })
+    assert.deepEqual((await blobInventory(app)).keys, [])
+  })
+
   if (db === 'postgres' && storage === 'file') {
     test('[postgres] gc-blobs: only one instance runs it (advisory lock)', async (t) => {
       const { services } = await startTestApp(t, { db, storage })
@@ -128,6 +211,31 @@ for (const { db, storage, label } of testMatrix()) {
         }
       })
       assert.equal((await gcBlobs(deps)).ran, true)
+    })
+
+    test('[postgres] blob claims: an upload\'s transaction waits while the GC holds the key; uploads never wait for each other', async (t) => {
+      const { services } = await startTestApp(t, { db, storage })
+      const key = blobKey('ab'.repeat(32))
+      const other = blobKey('cd'.repeat(32))
+      let uploadDone = false
+      let upload: Promise<void> | undefined
+      await services.db.transaction().execute(async (gcTrx) => {
+        await claimForDelete(gcTrx, 'postgres', key)
+        // Two uploads of the key at once: shared with each other, so both get through …
+        await services.db.transaction().execute(async (a) => {
+          await claimForUse(a, 'postgres', [other])
+          await services.db.transaction().execute((b) => claimForUse(b, 'postgres', [other]))
+        })
+        // … but one of the key the GC holds waits for the GC's commit.
+        upload = services.db.transaction().execute(async (trx) => {
+          await claimForUse(trx, 'postgres', [other, key])
+          uploadDone = true
+        })
+        await new Promise((r) => setTimeout(r, 300))
+        assert.equal(uploadDone, false, 'the upload waits while the GC decides and deletes')
+      })
+      await upload
+      assert.equal(uploadDone, true)
     })
   }
 
