@@ -4,7 +4,7 @@ import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { BlobNotFoundError, blobKey, type BlobStore } from './blob-store.js'
@@ -26,8 +26,8 @@ export function blobStoreContract(name: string, open: (t: TestContext) => Promis
       const store = await open(t)
       const data = randomBytes(300_000)
       const key = blobKey(sha256Hex(data))
-      await store.put(key, Readable.from([data.subarray(0, 1000), data.subarray(1000)]), data.length)
-      await store.put(key, Readable.from([data]), data.length)
+      assert.equal(await store.put(key, Readable.from([data.subarray(0, 1000), data.subarray(1000)]), data.length), false, 'written')
+      assert.equal(await store.put(key, Readable.from([data]), data.length), true, 'existed: only touched')
       assert.ok((await readAll(await store.open(key))).equals(data))
       assert.equal((await store.stat(key))?.size, data.length)
     })
@@ -90,7 +90,9 @@ export function blobStoreContract(name: string, open: (t: TestContext) => Promis
       for (let i = 0; i < 2; i++) {
         const file = path.join(dir, `f${i}`)
         await writeFile(file, data)
-        await store.putFile(key, file, data.length)
+        assert.equal(await store.putFile(key, file, data.length), i === 1, i === 1 ? 'existed' : 'written')
+        // A put that found the blob leaves the file (the caller may need it again: claims.ts).
+        if (i === 1) assert.ok((await readFile(file)).equals(data))
       }
       assert.ok((await readAll(await store.open(key))).equals(data))
       const other = path.join(dir, 'short')
