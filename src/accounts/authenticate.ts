@@ -10,10 +10,13 @@ import { needsRehash, verifyPassword } from '../auth/passwords.js'
 import { isTokenShaped } from '../auth/tokens.js'
 import { WharfError } from '../errors.js'
 import { POLICIES, throttleRowKey, type SignInThrottle, type ThrottleKey } from '../auth/throttle.js'
+import { VerifiedPasswords } from '../auth/verified-passwords.js'
 import { USER_TYPE_ORGANIZATION, type UserService } from './users.js'
 import { tokenScopes, type TokenService } from './tokens.js'
 
-const PASSWORD_CACHE_MS = 60_000
+/** A verified password is remembered while in use (idle at most a minute), and verified again hourly. */
+const PASSWORD_IDLE_MS = 60_000
+const PASSWORD_MAX_AGE_MS = 3_600_000
 const CACHE_MAX = 10_000
 
 /** `rate_limited` with the Retry-After to answer (whole seconds, at least 1). */
@@ -27,7 +30,7 @@ export type Credentials =
   | { kind: 'token'; token: string }
 
 export class Authenticator {
-  private readonly verified = new Map<string, number>()
+  private readonly verified = new VerifiedPasswords({ idleMs: PASSWORD_IDLE_MS, maxAgeMs: PASSWORD_MAX_AGE_MS, max: CACHE_MAX })
 
   constructor(
     private readonly users: UserService,
@@ -70,20 +73,16 @@ export class Authenticator {
     const cacheKey = user?.password_hash ? this.cacheKey(user.id, user.password_hash, password) : ''
     let ok = false
     if (user && user.type !== USER_TYPE_ORGANIZATION && user.password_hash) {
-      const exp = this.verified.get(cacheKey)
-      if (exp !== undefined && exp > Date.now()) ok = true
-      else {
-        ok = await verifyPassword(password, user.password_hash)
-        if (ok) {
-          if (this.verified.size >= CACHE_MAX) this.verified.clear()
-          this.verified.set(cacheKey, Date.now() + PASSWORD_CACHE_MS)
-          // A hash made at an older (lower) cost is re-made now, while the password is at hand.
-          if (needsRehash(user.password_hash, this.users.passwordCost)) {
-            const rehashed = await this.users.rehashPassword(user, password)
-            if (rehashed) this.verified.set(this.cacheKey(user.id, rehashed, password), Date.now() + PASSWORD_CACHE_MS)
-          }
+      const stored = user.password_hash
+      ok = await this.verified.check(cacheKey, async () => {
+        const good = await verifyPassword(password, stored)
+        // A hash made at an older (lower) cost is re-made now, while the password is at hand.
+        if (good && needsRehash(stored, this.users.passwordCost)) {
+          const rehashed = await this.users.rehashPassword(user, password)
+          if (rehashed) this.verified.remember(this.cacheKey(user.id, rehashed, password))
         }
-      }
+        return good
+      })
     }
     if (!ok || !user) {
       // Names that are no account count the same way; they only go first when the table is full.

@@ -15,9 +15,27 @@ const KEYLEN = 32
 /** scrypt needs 128·N·r·p bytes; Node refuses past maxmem (32 MiB by default), so allow that plus slack. */
 const maxmemFor = (n: number, r: number, p: number) => 128 * n * r * p + 16 * 1024 * 1024
 
-function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))))
+/**
+ * At most this many scrypt computations at once: each takes 128 MiB and a libuv thread for a few
+ * hundred ms, so a burst of sign-ins (or of wrong passwords) queues here instead of asking for
+ * gigabytes and starving file reads and writes of the thread pool.
+ */
+const MAX_CONCURRENT = 2
+let running = 0
+const waiting: (() => void)[] = []
+
+async function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve))
+  else running++
+  try {
+    return await new Promise((resolve, reject) =>
+      scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))))
+  } finally {
+    // Hand the slot straight to the next waiter (running stays the same), or free it.
+    const next = waiting.shift()
+    if (next) next()
+    else running--
+  }
 }
 
 export async function hashPassword(password: string, cost = DEFAULT_PASSWORD_COST): Promise<string> {
