@@ -20,7 +20,7 @@ import { PackageCatalogue } from './packages/catalogue.js'
 import { AccountSecurity } from './accounts/account-security.js'
 import { every, type JobLogger } from './jobs/schedule.js'
 import { gcBlobs } from './jobs/gc-blobs.js'
-import { Metrics } from './ops/metrics.js'
+import type { Metrics } from './ops/metrics.js'
 import { GoProxyCache } from './registries/go/proxy/cache.js'
 import { AuditService, recordAudit } from './ops/audit.js'
 import { PackageChangeRecorder } from './ops/package-changes.js'
@@ -75,7 +75,8 @@ export interface Services {
 
 export async function openServices(config: Config, opts: { migrate?: boolean } = {}): Promise<Services> {
   if (config.databaseUrl.startsWith('postgres')) await ensurePostgresSchema(config.databaseUrl)
-  const metrics = config.metrics.enabled ? new Metrics() : undefined
+  // prom-client is loaded only when metrics are on (idle memory).
+  const metrics = config.metrics.enabled ? new (await import('./ops/metrics.js')).Metrics() : undefined
   const { db: base, flavor } = openDatabase(config.databaseUrl, {
     pool: config.databasePool,
     ...(metrics ? { log: (e) => (e.level === 'query' ? metrics.dbQuery(e.queryDurationMillis / 1000) : metrics.dbError()) } : {}),

@@ -8,7 +8,6 @@ import { lstat, readdir, readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import yazl from 'yazl'
 import { InvalidPathError, InvalidVersionError, ModuleZipError, quote, type ModuleZipRule } from './errors.js'
 import { GoModSyntaxError, parseGoMod } from './gomod.js'
 import { check, checkFilePath } from './module-path.js'
@@ -166,6 +165,8 @@ function selectFiles(found: DirFile[], omitted: PackResult['omitted']): DirFile[
 
 /** Writes the zip; files are opened one at a time and must not change size while being read. */
 async function writeZip(file: string, prefix: string, files: DirFile[]): Promise<void> {
+  // yazl only for `wharf go push`, loaded then rather than with the server.
+  const { default: yazl } = await import('yazl')
   const zip = new yazl.ZipFile()
   const out = createWriteStream(file)
   try {

@@ -1,6 +1,6 @@
 // openBlobStore(url): file:PATH or s3://BUCKET[/PREFIX]?endpoint=…&region=…&forcePathStyle=…
 import { FsBlobStore } from './fs-blob-store.js'
-import { S3BlobStore, type S3Credentials } from './s3-blob-store.js'
+import type { S3Credentials } from './s3-blob-store.js'
 import { parseS3Url } from './s3-url.js'
 import type { BlobStore } from './blob-store.js'
 
@@ -21,6 +21,8 @@ export async function openBlobStore(url: string, opts: OpenBlobStoreOptions = {}
     return store
   }
   if (url.startsWith('s3://')) {
+    // The AWS SDK is loaded only for an s3:// store: it is the biggest part of idle memory otherwise.
+    const { S3BlobStore } = await import('./s3-blob-store.js')
     const store = new S3BlobStore(parseS3Url(url, opts.defaultRegion), opts.credentials)
     try {
       await store.init()

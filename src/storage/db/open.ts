@@ -4,13 +4,23 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
-import pg from 'pg'
+import { createRequire } from 'node:module'
+import type pgTypes from 'pg'
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type LogEvent, type SqliteDialectConfig } from 'kysely'
 import type { Database } from './schema.js'
 import type { Flavor } from './migrations/flavor.js'
 
-// int8 (sizes, counts, times) as JS numbers: all our values stay below 2^53.
-pg.types.setTypeParser(20, (v: string) => Number(v))
+// pg is loaded at the first postgres URL, not at start-up: a server on SQLite never needs it (idle
+// memory). It is CommonJS, so a synchronous require keeps openDatabase synchronous.
+let pgModule: typeof pgTypes | undefined
+function loadPg(): typeof pgTypes {
+  if (!pgModule) {
+    pgModule = createRequire(import.meta.url)('pg') as typeof pgTypes
+    // int8 (sizes, counts, times) as JS numbers: all our values stay below 2^53.
+    pgModule.types.setTypeParser(20, (v: string) => Number(v))
+  }
+  return pgModule
+}
 
 /**
  * Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting up to the busy
@@ -74,7 +84,7 @@ export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase 
   const schema = parsed.searchParams.get('schema')
   parsed.searchParams.delete('schema')
   if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name '${schema}'`)
-  const pool = new pg.Pool({
+  const pool = new (loadPg()).Pool({
     connectionString: parsed.toString(),
     max: opts.pool ?? 10,
     ...(schema !== null ? { options: `-c search_path=${schema}` } : {}),
@@ -88,7 +98,7 @@ async function withSchemaName(url: string, fn: (db: Kysely<any>, schema: string)
   const schema = parsed.searchParams.get('schema')
   if (schema === null) return
   parsed.searchParams.delete('schema')
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1 }) }) })
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new (loadPg()).Pool({ connectionString: parsed.toString(), max: 1 }) }) })
   try {
     await fn(db, schema)
   } finally {

@@ -2,7 +2,6 @@
 // get ten one-time recovery codes, regenerate them, or turn 2FA off (with the password).
 import { auditBy } from '../../http/audit-by.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import QRCode from 'qrcode'
 import type { User } from '../../storage/db/schema.js'
 import { html } from '../html.js'
 import { copyButton, csrfField, flash, pageCtx, sendPage } from '../layout.js'
@@ -50,6 +49,8 @@ code from an authenticator app (any app that supports TOTP, RFC 6238).</p>
 async function enrolPage(req: FastifyRequest, reply: FastifyReply, user: User, secret: string, status = 200, error?: string) {
   const ctx = pageCtx(req, reply)
   const uri = otpauthUri(secret, user.name, `Wharf ${req.server.services.publicUrl().host}`)
+  // Loaded on the first 2FA set-up page, not at start-up (idle memory).
+  const { default: QRCode } = await import('qrcode')
   const svg = await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' })
   const dataUrl = `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`
   const grouped = secret.replace(/(.{4})/g, '$1 ').trim()
