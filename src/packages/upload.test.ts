@@ -5,7 +5,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { WharfError } from '../errors.js'
-import { INLINE_DIGESTS_MAX, spoolUpload, verifyChecksums } from './upload.js'
+import { createHash, randomBytes } from 'node:crypto'
+import { FOLLOW_MIN_BYTES, INLINE_DIGESTS_MAX, spoolUpload, verifyChecksums } from './upload.js'
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-spool-'))
@@ -58,4 +59,46 @@ test('verifyChecksums: matches ignore case; a mismatch or a malformed digest is 
   verifyChecksums(got, { sha256: 'C'.repeat(64), md5: undefined })
   assert.throws(() => verifyChecksums(got, { sha1: 'e'.repeat(40) }), WharfError)
   assert.throws(() => verifyChecksums(got, { sha256: 'c'.repeat(63) }), WharfError)
+})
+
+/** Random chunks of uneven sizes (1 byte to 200 KiB) adding up to `size`, and their digests. */
+function unevenBody(size: number) {
+  const chunks: Buffer[] = []
+  for (let n = 0; n < size;) {
+    const len = Math.min(size - n, 1 + Math.floor(Math.random() * 200 * 1024))
+    chunks.push(randomBytes(len))
+    n += len
+  }
+  const whole = Buffer.concat(chunks)
+  const hex = (alg: string) => createHash(alg).update(whole).digest('hex')
+  return { chunks, whole, sha256: hex('sha256'), sha1: hex('sha1'), md5: hex('md5') }
+}
+
+test('spoolUpload: a large declared body is hashed by the worker that follows the file, with the same digests and bytes', async (t) => {
+  const dir = await tmp(t)
+  const size = FOLLOW_MIN_BYTES + 3 * 1024 * 1024 + 17
+  const body = unevenBody(size)
+  const up = await spoolUpload(Readable.from(body.chunks), dir, undefined, { declaredSize: size, expected: { sha1: body.sha1 } })
+  assert.equal(up.size, size)
+  assert.equal(up.sha256, body.sha256)
+  assert.equal(up.sha1, body.sha1) // announced: computed on the way too
+  assert.equal(up.md5, '') // not announced: left for after the upload, as for any large body
+  assert.ok((await readFile(up.path)).equals(body.whole))
+  verifyChecksums(up, { sha1: body.sha1 })
+  assert.throws(() => verifyChecksums(up, { sha256: body.md5 + body.md5 }), (err: unknown) => err instanceof WharfError && err.kind === 'invalid')
+})
+
+test('spoolUpload: a followed body past the limit, or cut off, leaves no file and ends the worker', async (t) => {
+  const dir = await tmp(t)
+  const size = FOLLOW_MIN_BYTES + 1024
+  const body = unevenBody(size)
+  await assert.rejects(spoolUpload(Readable.from(body.chunks), dir, size - 1, { declaredSize: size }),
+    (err: unknown) => err instanceof WharfError && err.kind === 'too_large')
+  assert.deepEqual(await readdir(dir), [])
+  const cut = new PassThrough()
+  const pending = spoolUpload(cut, dir, undefined, { declaredSize: size })
+  cut.write(body.chunks[0])
+  cut.destroy(new Error('client went away'))
+  await assert.rejects(pending, (err: unknown) => err instanceof WharfError && err.kind === 'invalid')
+  assert.deepEqual(await readdir(dir), [])
 })

@@ -5,8 +5,8 @@
 // the other digests are left empty ('') and computed right after the upload, in a worker thread
 // (digests.ts): hashing all four on the way ran uploads at a fifth of the disk's speed.
 import { createHash, randomUUID } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises'
+import { FollowedFile } from './follow-hash.js'
 import path from 'node:path'
 import { PassThrough, Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -58,33 +58,52 @@ export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: num
     throw err
   }
   const file = path.join(tmpDir, `${SPOOL_PREFIX}${randomUUID()}`)
-  const sha256 = createHash('sha256')
-  const others = inlineAlgorithms(opts).map((alg) => ({ alg, hash: createHash(alg) }))
+  const inline = inlineAlgorithms(opts)
+  // A large body is hashed by a worker that follows the file as it is written (follow-hash.ts);
+  // a small one right here, where a worker would cost more than the hashing.
+  const follow = opts.declaredSize !== undefined && opts.declaredSize >= FOLLOW_MIN_BYTES
+  const hashes = follow ? [] : (['sha256', ...inline] as const).map((alg) => ({ alg, hash: createHash(alg) }))
   let size = 0
-  const hasher = new Transform({
+  const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       size += chunk.length
       if (maxBytes !== undefined && size > maxBytes) {
         cb(tooLarge(`the file is larger than the limit of ${maxBytes} bytes`))
         return
       }
-      sha256.update(chunk)
-      for (const o of others) o.hash.update(chunk)
+      for (const h of hashes) h.hash.update(chunk)
       cb(null, chunk)
     },
   })
+  const digests: Record<'md5' | 'sha1' | 'sha256' | 'sha512', string> = { md5: '', sha1: '', sha256: '', sha512: '' }
+  let fh: FileHandle | undefined
+  let followed: FollowedFile | undefined
   try {
+    fh = await open(file, 'wx')
     // Large writes: 1 MiB at a time rather than the default 64 KiB.
-    await pipeline(source, hasher, createWriteStream(file, { flags: 'wx', highWaterMark: 1 << 20 }))
+    followed = follow ? new FollowedFile(fh, file, ['sha256', ...inline]) : undefined
+    // The plain stream closes the handle when done; closing it again below is a no-op.
+    await pipeline(source, counter, followed ?? fh.createWriteStream({ highWaterMark: 1 << 20 }))
+    if (followed) {
+      const r = await followed.digests()
+      if (r.size !== size) throw new Error(`the hash worker read ${r.size} bytes of ${size}`)
+      Object.assign(digests, r.digests)
+    }
+    await fh.close()
   } catch (err) {
+    source.destroy()
+    followed?.abandon()
+    await fh?.close().catch(() => {})
     await rm(file, { force: true })
     if (err instanceof WharfError) throw err
     throw new WharfError('invalid', 'the upload was interrupted', { cause: err })
   }
-  const digests = { md5: '', sha1: '', sha512: '' }
-  for (const o of others) digests[o.alg] = o.hash.digest('hex')
-  return { path: file, size, ...digests, sha256: sha256.digest('hex') }
+  for (const h of hashes) digests[h.alg] = h.hash.digest('hex')
+  return { path: file, size, ...digests }
 }
+
+/** From this declared size on, the digests of an upload are computed by a worker thread (follow-hash.ts). */
+export const FOLLOW_MIN_BYTES = INLINE_DIGESTS_MAX + 1
 
 /**
  * pipeline() destroys its source on error, and destroying a request destroys its socket, so a
