@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs'
 import { request } from 'node:http'
 import path from 'node:path'
 import { basic } from '../helpers/auth.js'
@@ -17,6 +17,18 @@ const ADMIN = { WHARF_ADMIN_USERNAME: 'root', WHARF_ADMIN_PASSWORD: 'root-pass-1
 const auth = basic('root', 'root-pass-123')
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
+const NODE = realpathSync(process.execPath)
+
+/** Whether `pid` runs this node binary (not tsx's esbuild). Its name is no guide: Node 24 calls its
+ *  main thread "MainThread", and npm renames itself "npm …". */
+function isNode(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`) === NODE
+  } catch {
+    return false // gone meanwhile
+  }
+}
+
 /** PIDs of the node processes whose parent is `pid` (Linux /proc): the workers, not tsx's esbuild. */
 function childrenOf(pid: number): number[] {
   const out: number[] = []
@@ -26,7 +38,7 @@ function childrenOf(pid: number): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
       // pid (comm) state ppid …; comm may contain spaces, so split after the last ')'.
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'node') out.push(Number(name))
+      if (ppid === pid && isNode(Number(name))) out.push(Number(name))
     } catch {
       // gone meanwhile
     }
@@ -37,7 +49,7 @@ function childrenOf(pid: number): number[] {
 /** The workers of a started server: children of the primary, which is the child of npm under `npm start`. */
 function workersOf(s: { child: { pid?: number } }): number[] {
   const comm = readFileSync(`/proc/${s.child.pid!}/comm`, 'utf8').trim()
-  const primary = comm === 'node' ? s.child.pid! : childrenOf(s.child.pid!)[0]
+  const primary = !comm.startsWith('npm') && isNode(s.child.pid!) ? s.child.pid! : childrenOf(s.child.pid!)[0]
   return primary === undefined ? [] : childrenOf(primary)
 }
 
