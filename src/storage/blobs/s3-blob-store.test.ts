@@ -3,6 +3,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import { Readable } from 'node:stream'
 import { blobStoreContract } from './blob-store.contract.js'
 import { openBlobStore } from './open.js'
@@ -42,6 +45,31 @@ else {
     const h = createHash('sha256')
     for await (const c of await store.open(key)) h.update(c as Buffer)
     assert.equal(h.digest('hex'), key)
+  })
+
+  test('s3: putFile streams a multipart upload from the file, part by part, byte for byte', async (t) => {
+    const store = await openS3(t)
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-s3-putfile-'))
+    t.after(() => rm(dir, { recursive: true, force: true }))
+    // Three parts of 8 MiB, the last one short; an empty file is a blob too.
+    const data = randomBytes(20 * 1024 * 1024 + 7)
+    const key = blobKey(createHash('sha256').update(data).digest('hex'))
+    const file = path.join(dir, 'big')
+    await writeFile(file, data)
+    await assert.rejects(store.putFile(key, file, data.length + 1), /expected/)
+    assert.equal(await store.putFile(key, file, data.length), false)
+    assert.equal(await store.pendingUploads(), 0)
+    assert.equal((await stat(file)).size, data.length, 'the file is left for the caller')
+    const h = createHash('sha256')
+    for await (const c of await store.open(key)) h.update(c as Buffer)
+    assert.equal(h.digest('hex'), key)
+    assert.equal((await store.stat(key))?.size, data.length)
+    assert.equal(await store.putFile(key, file, data.length), true)
+    const empty = path.join(dir, 'empty')
+    await writeFile(empty, '')
+    const emptyKey = blobKey(createHash('sha256').update('').digest('hex'))
+    assert.equal(await store.putFile(emptyKey, empty, 0), false)
+    assert.equal((await store.stat(emptyKey))?.size, 0)
   })
 
   test('s3: a missing bucket or refused credentials reject with one clear line', async (t) => {

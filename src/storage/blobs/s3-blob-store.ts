@@ -1,12 +1,18 @@
 // BlobStore on an S3 bucket (AWS, Ceph RGW, MinIO …): <prefix>ab/cd/<sha256>, as the file store lays
-// out its folder. Bodies go up through lib-storage: one PutObject for small ones, a multipart upload of
-// PART_SIZE parts otherwise, at most QUEUE_SIZE parts in memory, so memory stays flat with file size.
+// out its folder. A local file (putFile: every upload, spooled first) goes up streamed from the file:
+// one PutObject up to PART_SIZE, else a multipart upload whose parts are read from their range of the
+// file as they are sent, QUEUE_SIZE at a time, so no part is ever held in memory (issue 10: a 1 GiB
+// upload through lib-storage's 8 MiB buffers grew the server's RSS by ~70 MiB). Other bodies (put)
+// go through lib-storage: PART_SIZE parts, at most QUEUE_SIZE in memory.
 // An object appears only when its upload completes; a body that fails or has the wrong size aborts the
 // multipart upload, so nothing partial is ever visible under a key.
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { Transform, type Readable } from 'node:stream'
 import {
-  AbortMultipartUploadCommand, CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand,
-  HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client, S3ServiceException,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand,
+  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand,
+  ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException, UploadPartCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
@@ -22,11 +28,17 @@ export interface S3Credentials {
 
 const PART_SIZE = 8 * 1024 * 1024
 const QUEUE_SIZE = 3
+/** S3's limit on parts per upload: bigger files get bigger parts (streamed, so it costs no memory). */
+const MAX_PARTS = 10_000
+/** Attempts per streamed request (each with a fresh stream of its range; the SDK cannot replay one). */
+const FILE_ATTEMPTS = 3
 /** CopyObject's limit; larger blobs are not touched (see #touch). */
 const MAX_COPY = 5 * 1024 ** 3
 
 export class S3BlobStore implements BlobStore {
   readonly #s3: S3Client
+  /** For requests whose body is a file stream: no SDK retries (a consumed stream cannot be sent again). */
+  readonly #streaming: S3Client
   readonly #loc: S3Location
 
   constructor(loc: S3Location, credentials?: S3Credentials) {
@@ -47,6 +59,7 @@ export class S3BlobStore implements BlobStore {
     // warning about its future releases would only be noise in every start-up.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
     this.#s3 = new S3Client(config)
+    this.#streaming = new S3Client({ ...config, maxAttempts: 1 })
   }
 
   get location(): S3Location {
@@ -101,6 +114,79 @@ export class S3BlobStore implements BlobStore {
       throw err
     }
     return false
+  }
+
+  /**
+   * A local file, streamed from disk (the body of a PutObject, or each part of a multipart upload
+   * from its own range of the file): memory does not grow with the file, and no part is hashed for
+   * the signature (a stream body is sent as UNSIGNED-PAYLOAD). The file is left where it is.
+   */
+  async putFile(key: BlobKey, file: string, size: number): Promise<boolean> {
+    const Key = this.#objectKey(key)
+    if (await this.#touch(Key)) return true
+    const actual = (await stat(file)).size
+    if (actual !== size) throw new Error(`blob ${key}: expected ${size} bytes, got ${actual}`)
+    const Bucket = this.#loc.bucket
+    const ContentType = 'application/octet-stream'
+    if (size === 0) {
+      await this.#s3.send(new PutObjectCommand({ Bucket, Key, ContentType, Body: new Uint8Array(0) }))
+      return false
+    }
+    if (size <= PART_SIZE) {
+      await this.#retried(() => withFileStream(file, 0, size, (Body) =>
+        this.#streaming.send(new PutObjectCommand({ Bucket, Key, ContentType, ContentLength: size, Body }))))
+      return false
+    }
+    const partSize = Math.max(PART_SIZE, Math.ceil(size / MAX_PARTS))
+    const count = Math.ceil(size / partSize)
+    const { UploadId } = await this.#s3.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType }))
+    if (!UploadId) throw new Error(`blob ${key}: CreateMultipartUpload returned no UploadId`)
+    const etags: string[] = []
+    let next = 0
+    let failed = false
+    const sender = async () => {
+      while (!failed && next < count) {
+        const n = next++
+        const start = n * partSize
+        const length = Math.min(partSize, size - start)
+        try {
+          const r = await this.#retried(() => withFileStream(file, start, length, (Body) =>
+            this.#streaming.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: n + 1, ContentLength: length, Body }))))
+          if (!r.ETag) throw new Error(`blob ${key}: part ${n + 1} got no ETag`)
+          etags[n] = r.ETag
+        } catch (err) {
+          failed = true
+          throw err
+        }
+      }
+    }
+    try {
+      // allSettled: no part may still be on its way when the upload is aborted.
+      const results = await Promise.allSettled(Array.from({ length: Math.min(QUEUE_SIZE, count) }, sender))
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (rejected) throw rejected.reason
+      await this.#s3.send(new CompleteMultipartUploadCommand({
+        Bucket, Key, UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }))
+    } catch (err) {
+      await this.#s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {})
+      throw err
+    }
+    return false
+  }
+
+  /** A streamed request, tried again (each time with a fresh stream) when a retry may succeed. */
+  async #retried<T>(send: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send()
+      } catch (err) {
+        const code = status(err)
+        const retryable = code === undefined || code >= 500 || code === 408 || code === 429
+        if (!retryable || attempt >= FILE_ATTEMPTS) throw err
+        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** (attempt - 1)))
+      }
+    }
   }
 
   /**
@@ -212,6 +298,17 @@ export class S3BlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.#s3.destroy()
+    this.#streaming.destroy()
+  }
+}
+
+/** `length` bytes of `file` from `start`, as a stream for `send`; closed whatever happens. */
+async function withFileStream<T>(file: string, start: number, length: number, send: (body: Readable) => Promise<T>): Promise<T> {
+  const body = createReadStream(file, { start, end: start + length - 1 })
+  try {
+    return await send(body)
+  } finally {
+    body.destroy()
   }
 }
 
