@@ -2,6 +2,7 @@
 // streamed round trip whose bytes are proven by SHA-256 on both ends.
 import { createHash, randomBytes } from 'node:crypto'
 import http from 'node:http'
+import https from 'node:https'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 
@@ -33,6 +34,11 @@ export interface RpsOptions {
   warmupMs: number
   maxMs: number
   maxRequests: number
+  /**
+   * WHARF_STORAGE_SERVE_DIRECT=true: every answer must be a 307 to a presigned URL, which is not
+   * followed (that would measure the S3 endpoint, not Wharf); `expected` is then not compared.
+   */
+  redirects?: boolean
 }
 
 export interface RpsResult {
@@ -79,8 +85,13 @@ export async function measureRps(o: RpsOptions): Promise<RpsResult> {
       res.on('error', (err) => fail(err.message))
       res.on('end', () => {
         const body = Buffer.concat(chunks)
-        if (res.statusCode !== 200) return fail(`status ${res.statusCode}`)
-        if (!body.equals(o.expected)) return fail(`body of ${body.length} bytes differs from the ${o.expected.length} uploaded`)
+        if (o.redirects) {
+          if (res.statusCode !== 307) return fail(`status ${res.statusCode}, expected a 307 (serve-direct)`)
+          if (!/^https?:\/\//.test(res.headers.location ?? '')) return fail(`307 without an http(s) Location: ${String(res.headers.location)}`)
+        } else {
+          if (res.statusCode !== 200) return fail(`status ${res.statusCode}`)
+          if (!body.equals(o.expected)) return fail(`body of ${body.length} bytes differs from the ${o.expected.length} uploaded`)
+        }
         if (!measuring) return resolve()
         if (counted < latencies.length) latencies[counted] = performance.now() - t0
         counted++
@@ -160,18 +171,45 @@ export async function uploadBig(url: URL, headers: http.OutgoingHttpHeaders, siz
   return { bytes: size, seconds, mbPerSecond: size / 1e6 / seconds, sha256: hash.digest('hex') }
 }
 
-/** GETs a file, hashing it as it streams by; checks status, length and the server's own checksum header. */
-export async function downloadBig(url: URL, headers: http.OutgoingHttpHeaders, size: number): Promise<Transfer> {
+export interface Download extends Transfer {
+  /** 'wharf': the bytes came through the server; 'redirect': a 307 sent them from a presigned URL. */
+  via: 'wharf' | 'redirect'
+}
+
+function get(url: URL, headers: http.OutgoingHttpHeaders): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? https : http).get(url, { headers }, resolve)
+    req.once('error', reject)
+  })
+}
+
+/**
+ * GETs a file, hashing it as it streams by; checks status, length and Wharf's own checksum header.
+ * With `redirect` Wharf must answer 307 (WHARF_STORAGE_SERVE_DIRECT=true): the checksum is taken from
+ * that answer and the bytes from its Location, fetched without Wharf's credentials (the URL is
+ * presigned). The time includes the redirect.
+ */
+export async function downloadBig(url: URL, headers: http.OutgoingHttpHeaders, size: number, redirect = false): Promise<Download> {
   const hash = createHash('sha256')
   let bytes = 0
   const t0 = performance.now()
-  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = http.get(url, { headers }, resolve)
-    req.once('error', reject)
-  })
-  if (res.statusCode !== 200) {
-    res.resume()
-    throw new Error(`download answered ${res.statusCode}`)
+  const first = await get(url, headers)
+  const expectedStatus = redirect ? 307 : 200
+  if (first.statusCode !== expectedStatus) {
+    first.resume()
+    throw new Error(`download answered ${first.statusCode}, expected ${expectedStatus}${redirect ? ' (a redirect to the presigned URL)' : ''}`)
+  }
+  const checksum = first.headers['x-checksum-sha256']
+  let res = first
+  if (redirect) {
+    first.resume()
+    const location = first.headers.location
+    if (!location) throw new Error('the 307 has no Location')
+    res = await get(new URL(location), {})
+    if (res.statusCode !== 200) {
+      res.resume()
+      throw new Error(`the presigned URL answered ${res.statusCode}`)
+    }
   }
   await pipeline(res, new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -184,8 +222,24 @@ export async function downloadBig(url: URL, headers: http.OutgoingHttpHeaders, s
   const sha256 = hash.digest('hex')
   if (bytes !== size) throw new Error(`download gave ${bytes} bytes, expected ${size}`)
   if (res.headers['content-length'] !== String(size)) throw new Error(`Content-Length ${String(res.headers['content-length'])}, expected ${size}`)
-  if (res.headers['x-checksum-sha256'] !== sha256) throw new Error(`X-Checksum-Sha256 ${String(res.headers['x-checksum-sha256'])} but the bytes hash to ${sha256}`)
-  return { bytes, seconds, mbPerSecond: bytes / 1e6 / seconds, sha256 }
+  if (checksum !== sha256) throw new Error(`X-Checksum-Sha256 ${String(checksum)} but the bytes hash to ${sha256}`)
+  return { bytes, seconds, mbPerSecond: bytes / 1e6 / seconds, sha256, via: redirect ? 'redirect' : 'wharf' }
+}
+
+/** A small download, following Wharf's 307 to the presigned URL (without Wharf's credentials). */
+export async function fetchSmall(url: URL, headers: http.OutgoingHttpHeaders): Promise<{ status: number; location?: string; body: Buffer }> {
+  const first = await request(url, { headers })
+  if (first.status !== 307 || !first.headers.location) return { status: first.status, body: first.body }
+  const location = new URL(first.headers.location)
+  const second = await new Promise<Buffer>((resolve, reject) => {
+    (location.protocol === 'https:' ? https : http).get(location, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`the presigned URL answered ${res.statusCode}`))))
+      res.on('error', reject)
+    }).once('error', reject)
+  })
+  return { status: 307, location: location.href, body: second }
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100

@@ -8,6 +8,8 @@ export interface ServerOptions {
   repoRoot: string
   dataDir: string
   admin: { username: string; password: string }
+  /** WHARF_* settings of the run (the blob store, serve-direct); set after the defaults. */
+  env?: Record<string, string>
 }
 
 export interface RunningServer {
@@ -20,7 +22,8 @@ export interface RunningServer {
 const READY = /^wharf listening on (https?:\/\/\S+)/
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  // The caller's own WHARF_* settings (a database URL, a size limit) must not leak into the run.
+  // The caller's own WHARF_* settings (a database URL, a size limit) must not leak into the run;
+  // AWS_* credentials for an s3:// store do pass through.
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_')))
   Object.assign(env, {
     WHARF_HOST: '127.0.0.1',
@@ -30,7 +33,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     WHARF_ADMIN_USERNAME: opts.admin.username,
     WHARF_ADMIN_PASSWORD: opts.admin.password,
     WHARF_ADMIN_EMAIL: `${opts.admin.username}@localhost`,
-  })
+  }, opts.env)
   // What `npm start` runs (compiled dist/, rebuilt when stale), without npm above it.
   const child = spawn(process.execPath, ['scripts/start.mjs', 'web'], {
     cwd: opts.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'],
