@@ -36,6 +36,12 @@ const resultsFile = process.env.BENCH_RESULTS
   ? path.resolve(process.env.BENCH_RESULTS)
   : path.join(benchDir, store.kind === 'files' ? 'results.json' : redirects ? 'results-s3-direct.json' : 'results-s3.json')
 
+// BENCH_RSS_TRACE=FILE: every RSS sample of the big transfers (phase, ms into it, MiB), and when the
+// upload was answered, to see where memory goes.
+const traceFile = process.env.BENCH_RSS_TRACE ? path.resolve(process.env.BENCH_RSS_TRACE) : undefined
+const traceLines: string[] = []
+const tracer = (phase: string) => traceFile ? (ms: number, rss: number) => traceLines.push(`${phase} ${Math.round(ms)} ${toMiB(rss)}`) : undefined
+
 const admin = { username: 'bench', password: randomBytes(12).toString('hex') }
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wharf-bench-'))
 let server: RunningServer | undefined
@@ -88,15 +94,17 @@ async function main(): Promise<boolean> {
   // That read-back belongs to the upload: a HEAD (untimed in the MB/s) waits for it inside the phase.
   const up = await measureRss(pid, async () => {
     const sent = await uploadBig(fileUrl('big.bin'), auth, bigSize)
+    if (traceFile) traceLines.push(`upload answered after ${Math.round(sent.seconds * 1000)} ms`)
     const h0 = performance.now()
     const head = await request(fileUrl('big.bin'), { method: 'HEAD', headers: auth })
     if (head.status !== 200) throw new Error(`HEAD after the upload answered ${head.status}`)
     if (head.headers['x-checksum-sha256'] !== sent.sha256) throw new Error(`HEAD: X-Checksum-Sha256 ${String(head.headers['x-checksum-sha256'])}, uploaded ${sent.sha256}`)
     if (!/^[0-9a-f]{128}$/.test(String(head.headers['x-checksum-sha512']))) throw new Error('HEAD: no X-Checksum-Sha512')
     return { ...sent, digestSeconds: (performance.now() - h0) / 1000 }
-  })
+  }, tracer('upload'))
   log(`downloading ${sizeMiB} MiB…`)
-  const down = await measureRss(pid, () => downloadBig(fileUrl('big.bin'), auth, bigSize, redirects))
+  const down = await measureRss(pid, () => downloadBig(fileUrl('big.bin'), auth, bigSize, redirects), tracer('download'))
+  if (traceFile) writeFileSync(traceFile, traceLines.join('\n') + '\n')
   const roundTripOk = up.result.sha256 === down.result.sha256
 
   log(`1 KiB downloads${redirects ? ' (307s, not followed)' : ''}, 32 connections: 2 s warm-up, then up to 10 s or 200k requests…`)

@@ -113,7 +113,7 @@ export interface RssPhase {
  * Measures the server's RSS around `work`: an idle baseline first, then samples every 50 ms.
  * VmHWM closes the gaps between samples: if it rose during the phase, its new value is the true peak.
  */
-export async function measureRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; rss: RssPhase }> {
+export async function measureRss<T>(pid: number, work: () => Promise<T>, trace?: (ms: number, rss: number) => void): Promise<{ result: T; rss: RssPhase }> {
   const idle: number[] = []
   for (let i = 0; i < 10; i++) {
     idle.push(readMemory(pid).rss)
@@ -126,13 +126,16 @@ export async function measureRss<T>(pid: number, work: () => Promise<T>): Promis
   let peak = 0
   let samples = 0
   let maxGapMs = 0
-  let last = performance.now()
+  const t0 = performance.now()
+  let last = t0
   const sample = () => {
     const now = performance.now()
     maxGapMs = Math.max(maxGapMs, now - last)
     last = now
     try {
-      peak = Math.max(peak, readMemory(pid).rss)
+      const rss = readMemory(pid).rss
+      trace?.(now - t0, rss)
+      peak = Math.max(peak, rss)
       samples++
     } catch {
       // the process is gone; the work will fail and say why

@@ -14,8 +14,14 @@ import type { Checksums } from './upload.js'
 export type DeferredAlgorithm = 'md5' | 'sha1' | 'sha512'
 export type DeferredDigests = Pick<Checksums, DeferredAlgorithm>
 
-/** Bytes handed to the worker and not yet hashed: past this the blob stream pauses. */
-const MAX_IN_FLIGHT = 8 * 1024 * 1024
+/**
+ * The bytes go to the worker in SLABS buffers of SLAB_SIZE that are transferred there and back, never
+ * copied and never left to the garbage collector: posting each stream chunk (a copy per message)
+ * let the worker's freed copies pile up until its GC ran, ~50 MiB of RSS for a 1 GiB blob read back
+ * from S3 (issue 10). With no slab free the blob stream pauses: at most SLABS × SLAB_SIZE in flight.
+ */
+const SLAB_SIZE = 1024 * 1024
+const SLABS = 4
 
 // Plain JavaScript run with eval, so the same code works from dist/ and under tsx in tests.
 const WORKER_SOURCE = `
@@ -27,16 +33,23 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ done: Object.fromEntries(hashes.map(([a, h]) => [a, h.digest('hex')])) })
     return
   }
-  for (const [, h] of hashes) h.update(m)
-  parentPort.postMessage({ hashed: m.byteLength })
+  const bytes = new Uint8Array(m.slab, 0, m.length)
+  for (const [, h] of hashes) h.update(bytes)
+  parentPort.postMessage({ slab: m.slab }, [m.slab])
 })
 `
 
-/** Hashes a stream with `algs` in a worker thread; memory stays bounded (back-pressure). */
+/** Hashes a stream with `algs` in a worker thread; memory stays bounded (SLABS slabs, back-pressure). */
 export function hashInWorker(stream: Readable, algs: readonly DeferredAlgorithm[]): Promise<Partial<DeferredDigests>> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { algs } })
-    let inFlight = 0
+    const free: ArrayBuffer[] = Array.from({ length: SLABS }, () => new ArrayBuffer(SLAB_SIZE))
+    let slab: Uint8Array | undefined
+    let filled = 0
+    /** What did not fit while every slab was at the worker. */
+    let waiting: Buffer | undefined
+    let ended = false
+    let finished = false
     let settled = false
     const fail = (err: unknown) => {
       if (settled) return
@@ -45,10 +58,47 @@ export function hashInWorker(stream: Readable, algs: readonly DeferredAlgorithm[
       void worker.terminate()
       reject(err instanceof Error ? err : new Error(String(err)))
     }
-    worker.on('message', (m: { hashed?: number; done?: Partial<DeferredDigests> }) => {
-      if (m.hashed !== undefined) {
-        inFlight -= m.hashed
-        if (inFlight <= MAX_IN_FLIGHT / 2 && stream.isPaused()) stream.resume()
+    const send = () => {
+      const buf = slab!.buffer as ArrayBuffer
+      worker.postMessage({ slab: buf, length: filled }, [buf])
+      slab = undefined
+      filled = 0
+    }
+    /** Copies `chunk` into slabs, sending each full one; false (the rest kept in `waiting`) when none is free. */
+    const take = (chunk: Buffer): boolean => {
+      for (let off = 0; off < chunk.length;) {
+        if (!slab) {
+          const buf = free.pop()
+          if (!buf) {
+            waiting = chunk.subarray(off)
+            return false
+          }
+          slab = new Uint8Array(buf)
+        }
+        const n = Math.min(chunk.length - off, SLAB_SIZE - filled)
+        slab.set(chunk.subarray(off, off + n), filled)
+        filled += n
+        off += n
+        if (filled === SLAB_SIZE) send()
+      }
+      return true
+    }
+    const finish = () => {
+      if (finished) return
+      finished = true
+      if (slab && filled > 0) send()
+      worker.postMessage(null)
+    }
+    worker.on('message', (m: { slab?: ArrayBuffer; done?: Partial<DeferredDigests> }) => {
+      if (m.slab) {
+        free.push(m.slab)
+        if (waiting) {
+          const rest = waiting
+          waiting = undefined
+          if (!take(rest)) return
+        }
+        if (ended) finish()
+        else if (stream.isPaused()) stream.resume()
       } else if (m.done) {
         settled = true
         void worker.terminate()
@@ -59,11 +109,14 @@ export function hashInWorker(stream: Readable, algs: readonly DeferredAlgorithm[
     worker.on('exit', (code) => fail(new Error(`digest worker exited with code ${code}`)))
     stream.on('error', fail)
     stream.on('data', (chunk: Buffer) => {
-      inFlight += chunk.length
-      worker.postMessage(chunk)
-      if (inFlight > MAX_IN_FLIGHT) stream.pause()
+      // A chunk that comes while paused (already on its way) waits behind the rest.
+      if (waiting) waiting = Buffer.concat([waiting, chunk])
+      else if (!take(chunk)) stream.pause()
     })
-    stream.on('end', () => worker.postMessage(null))
+    stream.on('end', () => {
+      ended = true
+      if (!waiting) finish()
+    })
   })
 }
 
