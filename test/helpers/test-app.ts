@@ -68,22 +68,6 @@ export interface StartOptions {
   build?: (services: Services) => Promise<FastifyInstance>
 }
 
-/**
- * openServices, retried once when PostgreSQL says the test's fresh schema does not exist during
- * migration. That failure shows up about once in several hundred PostgreSQL test starts on a
- * loaded machine, right after ensurePostgresSchema created the schema; its cause is not found yet
- * (see the closing note of this round). A retry is logged so that it stays visible.
- */
-async function openServicesForTest(env: Record<string, string>): Promise<Services> {
-  try {
-    return await openServices(loadConfig(env))
-  } catch (err) {
-    if (!(err instanceof Error) || !/^database migration .* failed: schema "t_[0-9a-f]+" does not exist/.test(err.message)) throw err
-    console.log(`# retrying start-up once after: ${err.message}`)
-    return openServices(loadConfig(env))
-  }
-}
-
 export async function startTestApp(t: TestContext | { after(fn: () => Promise<void>): void }, opts: StartOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-test-'))
   const env: Record<string, string> = { WHARF_DATA: dataDir, WHARF_LOG_LEVEL: process.env.WHARF_TEST_LOG_LEVEL ?? 'silent', WHARF_PORT: '0',
@@ -115,7 +99,7 @@ export async function startTestApp(t: TestContext | { after(fn: () => Promise<vo
     if (pgUrl) await dropPostgresSchema(pgUrl)
     await rm(dataDir, { recursive: true, force: true })
   })
-  const services = opened.services = await openServicesForTest(env)
+  const services = opened.services = await openServices(loadConfig(env))
   const app = opened.app = opts.build ? await opts.build(services) : await buildApp(services, opts.ext)
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   services.setListenUrl(new URL(`${address}/`))

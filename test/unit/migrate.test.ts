@@ -37,3 +37,47 @@ for (const db of testDatabases()) {
     }
   })
 }
+
+// Kysely's own PostgreSQL introspector resolves every table of every schema by name, so a schema
+// dropped meanwhile by another process (a parallel test run, another app) failed the migration with
+// 'relation "t_….x" does not exist'. Ours looks at the current schema only.
+test('[postgres] migrating is not disturbed by other schemas being dropped meanwhile', { skip: !testDatabases().includes('postgres') }, async (t) => {
+  const base = process.env.WHARF_TEST_DATABASE_URL!
+  const schemaUrl = (name: string) => { const u = new URL(base); u.searchParams.set('schema', name); return u.toString() }
+  const churnSchema = `t_churn_${randomBytes(4).toString('hex')}`
+  let churning = true
+  const churn = (async () => {
+    const { openDatabase, ensurePostgresSchema } = await import('../../src/storage/db/open.js')
+    const { sql } = await import('kysely')
+    const { db } = openDatabase(schemaUrl(churnSchema))
+    try {
+      for (let i = 0; churning && i < 2000; i++) {
+        await ensurePostgresSchema(schemaUrl(churnSchema))
+        const cols = Array.from({ length: 20 }, (_, c) => `c${c} bigserial`).join(', ')
+        for (let k = 0; k < 10; k++) await sql.raw(`create table if not exists ${churnSchema}.tab${k} (${cols})`).execute(db)
+        await dropPostgresSchema(schemaUrl(churnSchema))
+      }
+    } finally {
+      await db.destroy()
+    }
+  })()
+  const dirs: string[] = []
+  const schemas: string[] = []
+  t.after(async () => {
+    churning = false
+    await churn
+    for (const s of schemas) await dropPostgresSchema(schemaUrl(s))
+    await dropPostgresSchema(schemaUrl(churnSchema))
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  })
+  for (let round = 0; round < 15; round++) {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-mig-'))
+    dirs.push(dataDir)
+    const schema = `t_${randomBytes(6).toString('hex')}`
+    schemas.push(schema)
+    const services = await openServices(loadConfig({ WHARF_DATA: dataDir, WHARF_DATABASE_URL: schemaUrl(schema) }))
+    await services.close()
+  }
+  churning = false
+  await churn
+})

@@ -6,7 +6,7 @@ import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { createRequire } from 'node:module'
 import type pgTypes from 'pg'
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type LogEvent, type SqliteDialectConfig } from 'kysely'
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type DatabaseIntrospector, type LogEvent, type SchemaMetadata, type SqliteDialectConfig, type TableMetadata } from 'kysely'
 import type { Database } from './schema.js'
 import type { Flavor } from './migrations/flavor.js'
 
@@ -40,6 +40,56 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
   override createDriver() {
     return new ImmediateSqliteDriver(this.cfg)
+  }
+}
+
+/**
+ * Kysely's PostgresIntrospector reads every table of every schema and resolves each one by name
+ * (`pg_get_serial_sequence('schema.table', …)`): a schema another process drops meanwhile (other
+ * apps sharing the database, parallel test runs) makes that query fail with "relation … does not
+ * exist", and with it the Migrator, which introspects to find its own tables. This one looks only
+ * at the connection's current schema, where ours are, and resolves nothing by name.
+ */
+class CurrentSchemaIntrospector implements DatabaseIntrospector {
+  constructor(private readonly db: Kysely<any>) {}
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    const rows = await sql<{ name: string }>`select nspname as name from pg_catalog.pg_namespace`.execute(this.db)
+    return rows.rows.map((r) => ({ name: r.name }))
+  }
+
+  async getTables(): Promise<TableMetadata[]> {
+    const rows = await sql<{ table: string; kind: string; schema: string; column: string; type: string; type_schema: string; not_null: boolean; has_default: boolean; identity: string }>`
+      select c.relname as table, c.relkind as kind, ns.nspname as schema, a.attname as column,
+             typ.typname as type, dtns.nspname as type_schema, a.attnotnull as not_null,
+             a.atthasdef as has_default, a.attidentity as identity
+        from pg_catalog.pg_class c
+        join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+        join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        join pg_catalog.pg_type typ on typ.oid = a.atttypid
+        join pg_catalog.pg_namespace dtns on dtns.oid = typ.typnamespace
+       where ns.nspname = current_schema() and c.relkind in ('r', 'v', 'p')
+       order by c.relname, a.attnum`.execute(this.db)
+    const tables = new Map<string, TableMetadata>()
+    for (const r of rows.rows) {
+      let t = tables.get(r.table)
+      if (!t) tables.set(r.table, t = { name: r.table, schema: r.schema, isView: r.kind === 'v', columns: [] })
+      t.columns.push({
+        name: r.column, dataType: r.type, dataTypeSchema: r.type_schema, isNullable: !r.not_null,
+        hasDefaultValue: r.has_default, isAutoIncrementing: r.identity !== '',
+      })
+    }
+    return [...tables.values()]
+  }
+
+  async getMetadata() {
+    return { tables: await this.getTables() }
+  }
+}
+
+class CurrentSchemaPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db)
   }
 }
 
@@ -89,7 +139,7 @@ export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase 
     max: opts.pool ?? 10,
     ...(schema !== null ? { options: `-c search_path=${schema}` } : {}),
   })
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...log }), flavor: 'postgres' }
+  return { db: new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }), ...log }), flavor: 'postgres' }
 }
 
 /** Runs `fn` with the schema named in a postgres URL's ?schema= on a short-lived connection outside it. */
