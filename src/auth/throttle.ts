@@ -5,9 +5,12 @@
 // cannot stretch it), and the counts are forgotten after a quiet period: a slow-down, not a lock-out.
 //
 // Each failure is one atomic upsert of its keys (the database increments the counts; a delay can only
-// grow), so instances failing the same key at once never lose a count. There is no cache in front:
-// a cached "not blocked" would let another instance's delay go unseen, so each password attempt
-// reads its keys (one primary-key lookup).
+// grow), so instances failing the same key at once never lose a count. A lookup that finds no row for
+// a key is remembered for a second (`clearForMs`): a client sending its right password on every
+// request then costs no query per request. This instance's own failure of a key forgets that at once,
+// so on one instance nothing is ever missed; another instance's failures are seen here within the
+// second (each attempt here that fails is recorded and ends the local answer, so that second buys an
+// attacker at most one extra guess per instance).
 //
 // The table is bounded: expired rows are pruned, and over `maxRows` the oldest rows go first —
 // those of names that are no account first, then other rows; an existing account's own count
@@ -68,7 +71,12 @@ export interface ThrottleOptions {
   maxRows?: number
   /** Expired rows are pruned (and the bound enforced) every this many recorded failures; default 500. */
   pruneEvery?: number
+  /** How long a key found without failures is answered without a query; default 1,000 ms, 0 for never. */
+  clearForMs?: number
 }
+
+/** Keys remembered as clear at most; past it the oldest go first. */
+const CLEAR_MAX = 10_000
 
 export function throttleRowKey(k: ThrottleKey): string {
   return `${k.policy.name}:${createHash('sha256').update(k.subject).digest('base64url').slice(0, 32)}`
@@ -83,13 +91,19 @@ export class SignInThrottle {
   readonly now: () => number
   private readonly maxRows: number
   private readonly pruneEvery: number
+  private readonly clearForMs: number
   private failures = 0
   private pruning: Promise<unknown> | undefined
+  /** Row key → until when it is known to have no row (see the top of the file). */
+  private readonly clear = new Map<string, number>()
+  /** Counts this instance's failures: a lookup that overlapped one does not remember its answer. */
+  private failEpoch = 0
 
   constructor(private readonly db: Kysely<Database>, opts: ThrottleOptions = {}) {
     this.now = opts.now ?? Date.now
     this.maxRows = opts.maxRows ?? 100_000
     this.pruneEvery = opts.pruneEvery ?? 500
+    this.clearForMs = opts.clearForMs ?? 1000
   }
 
   /** The live counts of these keys (expired rows count as absent). */
@@ -97,9 +111,20 @@ export class SignInThrottle {
     const out = new Map<string, { count: number; retryAfterMs: number }>()
     if (keys.length === 0) return out
     const now = this.now()
+    const ids = keys.map(throttleRowKey)
+    if (ids.every((id) => (this.clear.get(id) ?? 0) > now)) return out
+    const epoch = this.failEpoch
     const rows = await this.db.selectFrom('signin_failure').select(['key', 'count', 'blocked_until_ms'])
-      .where('key', 'in', keys.map(throttleRowKey)).where('expires_ms', '>', now).execute()
+      .where('key', 'in', ids).where('expires_ms', '>', now).execute()
     for (const r of rows) out.set(r.key, { count: Number(r.count), retryAfterMs: Math.max(0, Number(r.blocked_until_ms) - now) })
+    if (this.clearForMs > 0 && epoch === this.failEpoch) {
+      for (const id of ids) {
+        if (out.has(id)) continue
+        this.clear.delete(id)
+        if (this.clear.size >= CLEAR_MAX) this.clear.delete(this.clear.keys().next().value!)
+        this.clear.set(id, now + this.clearForMs)
+      }
+    }
     return out
   }
 
@@ -115,6 +140,8 @@ export class SignInThrottle {
     if (keys.length === 0) return []
     const now = this.now()
     const ids = keys.map(throttleRowKey)
+    this.failEpoch++
+    for (const id of ids) this.clear.delete(id)
     // One statement may not upsert a row twice (PostgreSQL refuses it).
     if (new Set(ids).size !== ids.length) throw new Error('the same throttle key twice in one failure')
     const rows = await this.db.insertInto('signin_failure')
@@ -134,6 +161,9 @@ export class SignInThrottle {
         }
       }))
       .returning(['key', 'count']).execute()
+    // Again after the commit: a lookup that ran while the upsert did may have remembered "clear".
+    this.failEpoch++
+    for (const id of ids) this.clear.delete(id)
     const counts = new Map(rows.map((r) => [r.key, Number(r.count)]))
     const out: FailResult[] = []
     for (const [i, k] of keys.entries()) {

@@ -159,6 +159,34 @@ for (const db of testDatabases()) {
     assert.equal((await me(basic('nobody', PASSWORD))).status, 401)
   })
 
+  test(`[${db}] a key without failures is answered locally for a second; this instance's own failure ends that at once`, async (t) => {
+    const app = await startTestApp(t, { db })
+    const clock = { ms: Date.now() }
+    const here = new SignInThrottle(app.services.db, { now: () => clock.ms })
+    const there = new SignInThrottle(app.services.db, { now: () => clock.ms })
+    const key = { policy: POLICIES.pair, subject: 'dave|127.0.0.1' }
+    assert.equal(await here.retryAfterMs([key]), 0)
+    // Another instance delays the key: here the remembered "clear" holds until its second is over.
+    for (let i = 0; i < POLICIES.pair.free; i++) await there.fail([key])
+    assert.ok(await there.retryAfterMs([key]) > 0)
+    assert.equal(await here.retryAfterMs([key]), 0, 'answered from the local memory of the earlier lookup')
+    clock.ms += 1001
+    assert.ok(await here.retryAfterMs([key]) > 0, 'seen after the second')
+
+    // A failure here is seen here at once, even within the second.
+    const other = { policy: POLICIES.pair, subject: 'erin|127.0.0.1' }
+    assert.equal(await here.retryAfterMs([other]), 0)
+    for (let i = 0; i < POLICIES.pair.free; i++) await here.fail([other])
+    assert.ok(await here.retryAfterMs([other]) > 0)
+
+    // clearForMs 0: every lookup asks the database.
+    const strict = new SignInThrottle(app.services.db, { now: () => clock.ms, clearForMs: 0 })
+    const third = { policy: POLICIES.pair, subject: 'frank|127.0.0.1' }
+    assert.equal(await strict.retryAfterMs([third]), 0)
+    for (let i = 0; i < POLICIES.pair.free; i++) await there.fail([third])
+    assert.ok(await strict.retryAfterMs([third]) > 0)
+  })
+
   test(`[${db}] two instances on one database share the counts`, async (t) => {
     const [a, b] = await twoInstances(t, db)
     await makeUser(a.services, 'alice')
