@@ -4,7 +4,7 @@
 // after the blob write leaves only an unreferenced blob, which jobs/gc-blobs.ts collects.
 import { rm } from 'node:fs/promises'
 import { createReadStream } from 'node:fs'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { NoResultError, sql, type Kysely } from 'kysely'
 import type { Database, PackageFile } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
@@ -13,7 +13,7 @@ import { blobKey, type BlobStore, type ByteRange } from '../storage/blobs/blob-s
 import { claimForUse, putAgainIfGone } from '../storage/blobs/claims.js'
 import { SmallBlobCache } from '../storage/blobs/small-blob-cache.js'
 import { WharfError, conflict, forbidden, notFound, tooLarge } from '../errors.js'
-import { spoolUpload, verifyChecksums, type ExpectedChecksums, type SpooledUpload } from './upload.js'
+import { receiveUpload, verifyChecksums, type ExpectedChecksums, type ReceivedUpload, type SpooledUpload } from './upload.js'
 import * as rows from './package-rows.js'
 import { DownloadCounter } from './download-counter.js'
 import type { AuditBy } from '../ops/audit.js'
@@ -215,8 +215,8 @@ export class PackageService {
     const limit = this.limitFor(input.type)
     const quota = this.quota && !input.quotaExempt && await this.quota.applies(input.ownerId) ? this.quota : undefined
     const ownerName = input.ownerName ?? `#${input.ownerId}`
-    const upload = input.spooled
-      ?? await spoolUpload(input.body, this.tmpDir, limit, { expected: input.expected, declaredSize: input.declaredSize })
+    const upload: ReceivedUpload = input.spooled
+      ?? await receiveUpload(input.body, this.tmpDir, limit, { expected: input.expected, declaredSize: input.declaredSize })
     // The spool file lives until the rows committed: a put that found the blob already there (and left
     // the file) may have to put the bytes again after the commit (storage/blobs/claims.ts).
     let existed: boolean
@@ -230,11 +230,13 @@ export class PackageService {
         await quota.precheck(input.ownerId, ownerName, upload.size - (replacing?.size ?? 0), false)
       }
       // Moving the spool file in saves copying every upload once more, when the store can.
-      existed = this.blobs.putFile
-        ? await this.blobs.putFile(key, upload.path, upload.size)
-        : await this.blobs.put(key, createReadStream(upload.path), upload.size)
+      existed = upload.bytes !== undefined
+        ? await (this.blobs.putBytes ? this.blobs.putBytes(key, upload.bytes) : this.blobs.put(key, Readable.from([upload.bytes]), upload.size))
+        : this.blobs.putFile
+          ? await this.blobs.putFile(key, upload.path, upload.size)
+          : await this.blobs.put(key, createReadStream(upload.path), upload.size)
     } catch (err) {
-      await rm(upload.path, { force: true })
+      if (upload.path !== undefined) await rm(upload.path, { force: true })
       throw err
     }
     let stored: { file: PackageFile; replaced: boolean }
@@ -268,9 +270,9 @@ export class PackageService {
         return stored
       })
       // The GC may have deleted the bytes between this put's touch and its own decision.
-      if (existed) await putAgainIfGone(this.blobs, key, upload.path, upload.size)
+      if (existed) await putAgainIfGone(this.blobs, key, upload.bytes ?? upload.path, upload.size)
     } finally {
-      await rm(upload.path, { force: true })
+      if (upload.path !== undefined) await rm(upload.path, { force: true })
     }
     const { file, replaced } = stored
     // The digests left out on the way are computed now, in a worker, after the answer; readers of

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { WharfError } from '../errors.js'
 import { createHash, randomBytes } from 'node:crypto'
-import { FOLLOW_MIN_BYTES, INLINE_DIGESTS_MAX, spoolUpload, verifyChecksums } from './upload.js'
+import { FOLLOW_MIN_BYTES, INLINE_DIGESTS_MAX, MEMORY_BODY_MAX, receiveUpload, spoolUpload, verifyChecksums } from './upload.js'
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-spool-'))
@@ -52,6 +52,39 @@ test('spoolUpload: a source that fails mid-way leaves no file and is not destroy
   setImmediate(() => src.destroy(new Error('connection reset')))
   await assert.rejects(p, (err: unknown) => err instanceof WharfError && err.kind === 'invalid')
   assert.deepEqual(await readdir(dir), [])
+})
+
+test('receiveUpload: a small declared body is read into memory with its four digests, no file; a larger or undeclared one is spooled', async (t) => {
+  const dir = await tmp(t)
+  const small = await receiveUpload(Readable.from([Buffer.from('a'), Buffer.from('bc')]), dir, undefined, { declaredSize: 3 })
+  assert.equal(small.path, undefined)
+  assert.equal(small.bytes?.toString(), 'abc')
+  assert.equal(small.size, 3)
+  assert.equal(small.md5, '900150983cd24fb0d6963f7d28e17f72')
+  assert.equal(small.sha1, 'a9993e364706816aba3e25717850c26c9cd0d89d')
+  assert.equal(small.sha256, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+  assert.equal(small.sha512, createHash('sha512').update('abc').digest('hex'))
+  assert.deepEqual(await readdir(dir), [])
+  const edge = randomBytes(MEMORY_BODY_MAX)
+  const atMax = await receiveUpload(Readable.from([edge.subarray(0, 1000), edge.subarray(1000)]), dir, undefined, { declaredSize: edge.length })
+  assert.ok(atMax.bytes?.equals(edge))
+  assert.equal(atMax.sha256, createHash('sha256').update(edge).digest('hex'))
+  const bigger = await receiveUpload(Readable.from([Buffer.alloc(MEMORY_BODY_MAX + 1)]), dir, undefined, { declaredSize: MEMORY_BODY_MAX + 1 })
+  assert.ok(bigger.path !== undefined && bigger.bytes === undefined)
+  const undeclared = await receiveUpload(Readable.from([Buffer.from('abc')]), dir)
+  assert.ok(undeclared.path !== undefined)
+})
+
+test('receiveUpload: in memory, past the limit → too_large, longer than declared or cut off → invalid', async () => {
+  await assert.rejects(receiveUpload(Readable.from([Buffer.alloc(10), Buffer.alloc(10)]), '/nonexistent', 15, { declaredSize: 20 }),
+    (err: unknown) => err instanceof WharfError && err.kind === 'too_large')
+  await assert.rejects(receiveUpload(Readable.from([Buffer.alloc(10), Buffer.alloc(10)]), '/nonexistent', undefined, { declaredSize: 12 }),
+    (err: unknown) => err instanceof WharfError && err.kind === 'invalid' && /longer than its declared length/.test(err.message))
+  const src = new PassThrough()
+  const p = receiveUpload(src, '/nonexistent', undefined, { declaredSize: 5000 })
+  src.write(Buffer.alloc(1000))
+  setImmediate(() => src.destroy(new Error('connection reset')))
+  await assert.rejects(p, (err: unknown) => err instanceof WharfError && err.kind === 'invalid' && /interrupted/.test(err.message))
 })
 
 test('verifyChecksums: matches ignore case; a mismatch or a malformed digest is invalid', () => {

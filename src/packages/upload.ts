@@ -21,7 +21,55 @@ export interface Checksums {
 
 export interface SpooledUpload extends Checksums {
   readonly path: string
+  readonly bytes?: undefined
   readonly size: number
+}
+
+/** A small body read into memory (receiveUpload): no spool file at all. */
+export interface BufferedUpload extends Checksums {
+  readonly bytes: Buffer
+  readonly path?: undefined
+  readonly size: number
+}
+
+export type ReceivedUpload = SpooledUpload | BufferedUpload
+
+/**
+ * Up to this declared size a body is read into memory instead of a spool file: a spool file costs a
+ * dozen file-system operations per upload (create, write, close, stat, fsync, rename, remove…),
+ * which queued behind each other and were what limited many small uploads (bench/README, e).
+ * 16 connections uploading at once hold at most 16 × this.
+ */
+export const MEMORY_BODY_MAX = 256 * 1024
+
+/**
+ * A body of a declared size up to MEMORY_BODY_MAX is read into memory (all four digests on the
+ * way), any other is spooled to a file under `tmpDir` (spoolUpload). Same limits and errors.
+ */
+export async function receiveUpload(body: Readable, tmpDir: string, maxBytes?: number, opts: SpoolOptions = {}): Promise<ReceivedUpload> {
+  if (opts.declaredSize === undefined || opts.declaredSize > MEMORY_BODY_MAX) return spoolUpload(body, tmpDir, maxBytes, opts)
+  const source = detach(body)
+  const declared = opts.declaredSize
+  const hashes = (['sha256', 'md5', 'sha1', 'sha512'] as const).map((alg) => ({ alg, hash: createHash(alg) }))
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (maxBytes !== undefined && size > maxBytes) throw tooLarge(`the file is larger than the limit of ${maxBytes} bytes`)
+      // Node's HTTP parser never passes more than Content-Length; other callers might.
+      if (size > declared) throw invalid(`the body is longer than its declared length of ${declared} bytes`)
+      for (const h of hashes) h.hash.update(chunk)
+      chunks.push(chunk)
+    }
+  } catch (err) {
+    source.destroy()
+    if (err instanceof WharfError) throw err
+    throw new WharfError('invalid', 'the upload was interrupted', { cause: err })
+  }
+  if (size !== declared) throw invalid(`the body is shorter than its declared length of ${declared} bytes`)
+  const digests = Object.fromEntries(hashes.map((h) => [h.alg, h.hash.digest('hex')])) as unknown as Checksums
+  return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), size, ...digests }
 }
 
 /** Up to this many bytes (by Content-Length) all four digests are computed on the way: it costs little. */
@@ -51,12 +99,6 @@ export const SPOOL_PREFIX = 'upload-'
 export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: number, opts: SpoolOptions = {}): Promise<SpooledUpload> {
   // Listen for the source's errors before the first await: one emitted meanwhile must not go unheard.
   const source = detach(body)
-  try {
-    await mkdir(tmpDir, { recursive: true })
-  } catch (err) {
-    source.destroy()
-    throw err
-  }
   const file = path.join(tmpDir, `${SPOOL_PREFIX}${randomUUID()}`)
   const inline = inlineAlgorithms(opts)
   // A large body is hashed by a worker that follows the file as it is written (follow-hash.ts);
@@ -79,7 +121,7 @@ export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: num
   let fh: FileHandle | undefined
   let followed: FollowedFile | undefined
   try {
-    fh = await open(file, 'wx')
+    fh = await openCreating(file)
     // Large writes: 1 MiB at a time rather than the default 64 KiB.
     followed = follow ? new FollowedFile(fh, file, ['sha256', ...inline]) : undefined
     // The plain stream closes the handle when done; closing it again below is a no-op.
@@ -100,6 +142,17 @@ export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: num
   }
   for (const h of hashes) digests[h.alg] = h.hash.digest('hex')
   return { path: file, size, ...digests }
+}
+
+/** Creates `file` (exclusively), making its folder only when it is missing: one operation, not two, per upload. */
+async function openCreating(file: string): Promise<FileHandle> {
+  try {
+    return await open(file, 'wx')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    await mkdir(path.dirname(file), { recursive: true })
+    return open(file, 'wx')
+  }
 }
 
 /** From this declared size on, the digests of an upload are computed by a worker thread (follow-hash.ts). */

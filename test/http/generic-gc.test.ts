@@ -79,7 +79,7 @@ for (const { db, storage, label } of testMatrix()) {
     const gate = <T = void>() => { let open!: (v: T) => void; const p = new Promise<T>((r) => { open = r }); return { p, open } }
     const reachedPut = gate(), mayTouch = gate(), touched = gate()
     let putCalls = 0
-    for (const name of ['put', 'putFile'] as const) {
+    for (const name of ['put', 'putFile', 'putBytes'] as const) {
       const orig = blobs[name]
       if (!orig) continue
       blobs[name] = async (...a: unknown[]) => {

@@ -102,6 +102,24 @@ export function blobStoreContract(name: string, open: (t: TestContext) => Promis
       assert.equal(await store.stat(otherKey), undefined)
     })
 
+    test('putBytes (when offered) stores bytes from memory, idempotently, also in parallel', async (t) => {
+      const store = await open(t)
+      if (!store.putBytes) return
+      const data = randomBytes(4096)
+      const key = blobKey(sha256Hex(data))
+      assert.equal(await store.putBytes(key, data), false, 'written')
+      assert.equal(await store.putBytes(key, data), true, 'existed')
+      assert.ok((await readAll(await store.open(key))).equals(data))
+      assert.equal((await store.stat(key))?.size, data.length)
+      // Many new keys at once, as many small uploads do: each comes back whole.
+      const many = Array.from({ length: 32 }, () => randomBytes(1000))
+      assert.deepEqual(await Promise.all(many.map((b) => store.putBytes!(blobKey(sha256Hex(b)), b))), many.map(() => false))
+      for (const b of many) assert.ok((await readAll(await store.open(blobKey(sha256Hex(b))))).equals(b))
+      const empty = Buffer.alloc(0)
+      assert.equal(await store.putBytes(blobKey(sha256Hex(empty)), empty), false)
+      assert.equal((await store.stat(blobKey(sha256Hex(empty))))?.size, 0)
+    })
+
     test('blobKey refuses what is not a sha256', () => {
       assert.throws(() => blobKey('../../etc/passwd'), TypeError)
       assert.throws(() => blobKey('A'.repeat(64)), TypeError)

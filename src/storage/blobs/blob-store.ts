@@ -54,6 +54,8 @@ export interface BlobStore {
    * answers true (the blob existed) the file is left where it was.
    */
   putFile?(key: BlobKey, file: string, size: number): Promise<boolean>
+  /** Optional fast path for bytes in memory (small uploads); same guarantees and answer as put(). */
+  putBytes?(key: BlobKey, bytes: Buffer): Promise<boolean>
   /** A stream of the blob (or of an inclusive range of it); rejects with BlobNotFoundError. */
   open(key: BlobKey, range?: ByteRange): Promise<Readable>
   /** Size and last write time, or undefined when the blob does not exist. */

@@ -53,7 +53,7 @@ export async function claimForDelete(trx: Kysely<Database>, flavor: Flavor, key:
  */
 export async function putAgainIfGone(blobs: BlobStore, key: BlobKey, source: string | Buffer, size: number): Promise<boolean> {
   if (await blobs.stat(key)) return false
-  if (Buffer.isBuffer(source)) await blobs.put(key, Readable.from([source]), size)
+  if (Buffer.isBuffer(source)) await (blobs.putBytes ? blobs.putBytes(key, source) : blobs.put(key, Readable.from([source]), size))
   else if (blobs.putFile) await blobs.putFile(key, source, size)
   else await blobs.put(key, createReadStream(source), size)
   return true

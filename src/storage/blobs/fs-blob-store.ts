@@ -83,21 +83,52 @@ export class FsBlobStore implements BlobStore {
   async putFile(key: BlobKey, file: string, size: number): Promise<boolean> {
     const final = this.#path(key)
     if (await this.#touchIfExists(final)) return true
-    const s = await stat(file)
-    if (s.size !== size) throw new Error(`blob ${key}: expected ${size} bytes, got ${s.size}`)
     const fh = await open(file, 'r+')
     try {
+      const s = await fh.stat()
+      if (s.size !== size) throw new Error(`blob ${key}: expected ${size} bytes, got ${s.size}`)
       await fh.sync()
     } finally {
       await fh.close()
     }
-    await mkdir(path.dirname(final), { recursive: true })
     try {
-      await rename(file, final)
+      await renameInto(file, final)
     } catch (err) {
       // another file system (WHARF_STORAGE_URL elsewhere than WHARF_DATA): copy instead
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
       return this.put(key, createReadStream(file), size)
+    }
+    await syncDir(path.dirname(final))
+    return false
+  }
+
+  /**
+   * Small uploads: the bytes go to a temp file in one write, are flushed (fdatasync) and renamed
+   * into place — seven file-system operations for a new blob, one for an existing one.
+   */
+  async putBytes(key: BlobKey, bytes: Buffer): Promise<boolean> {
+    const final = this.#path(key)
+    if (await this.#touchIfExists(final)) return true
+    const tmp = path.join(this.#tmp, `${key}.${randomUUID()}`)
+    let fh
+    try {
+      fh = await open(tmp, 'wx')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await mkdir(this.#tmp, { recursive: true })
+      fh = await open(tmp, 'wx')
+    }
+    try {
+      try {
+        await fh.writeFile(bytes)
+        await fh.datasync()
+      } finally {
+        await fh.close()
+      }
+      await renameInto(tmp, final)
+    } catch (err) {
+      await rm(tmp, { force: true })
+      throw err
     }
     await syncDir(path.dirname(final))
     return false
@@ -191,6 +222,26 @@ async function listDir(dir: string): Promise<string[]> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw err
+  }
+}
+
+/** Renames `from` to `to`, making the folder of `to` only when it is missing (most are there). */
+async function renameInto(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    const dir = path.dirname(to)
+    const made = await mkdir(dir, { recursive: true })
+    await rename(from, to)
+    // New folders are entries of their parents: flushed too, up to the first one that existed
+    // (the caller flushes `dir` itself after the rename).
+    if (made !== undefined) {
+      for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+        await syncDir(d)
+        if (d === path.dirname(made) || d === path.dirname(d)) break
+      }
+    }
   }
 }
 

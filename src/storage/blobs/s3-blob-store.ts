@@ -121,6 +121,14 @@ export class S3BlobStore implements BlobStore {
    * from its own range of the file): memory does not grow with the file, and no part is hashed for
    * the signature (a stream body is sent as UNSIGNED-PAYLOAD). The file is left where it is.
    */
+  /** Small uploads: one PutObject of the bytes in memory. */
+  async putBytes(key: BlobKey, bytes: Buffer): Promise<boolean> {
+    const Key = this.#objectKey(key)
+    if (await this.#touch(Key)) return true
+    await this.#s3.send(new PutObjectCommand({ Bucket: this.#loc.bucket, Key, ContentType: 'application/octet-stream', ContentLength: bytes.length, Body: bytes }))
+    return false
+  }
+
   async putFile(key: BlobKey, file: string, size: number): Promise<boolean> {
     const Key = this.#objectKey(key)
     if (await this.#touch(Key)) return true
