@@ -2,7 +2,7 @@
 // transactions. Inserts that may race use ON CONFLICT DO NOTHING and then read the winner: on
 // PostgreSQL a failed statement would abort the whole transaction, so violations are avoided
 // rather than caught, except where a violation IS the answer (a duplicate file or version).
-import { sql, type Kysely } from 'kysely'
+import { NoResultError, sql, type Kysely } from 'kysely'
 import type { Database, Package, PackageBlob, PackageFile, PackageVersion } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { lockRowForUpdate } from '../storage/db/locks.js'
@@ -21,15 +21,24 @@ export const nowUnix = () => Math.floor(Date.now() / 1000)
 
 export async function findOrInsertPackage(db: Db, flavor: Flavor, ownerId: number, type: string, name: string): Promise<Package> {
   const lower = name.toLowerCase()
+  const find = () => {
+    let q = db.selectFrom('package').selectAll()
+      .where('owner_id', '=', ownerId).where('type', '=', type).where('lower_name', '=', lower)
+    if (flavor === 'postgres') q = q.forKeyShare()
+    return q.executeTakeFirst()
+  }
+  // Looked for first: most uploads go to a package that exists (one statement instead of two).
+  const found = await find()
+  if (found) return found
   const inserted = await db.insertInto('package')
     .values({ owner_id: ownerId, type, name, lower_name: lower, created_unix: nowUnix() })
     .onConflict((oc) => oc.columns(['owner_id', 'type', 'lower_name']).doNothing())
     .returningAll().executeTakeFirst()
   if (inserted) return inserted
-  let q = db.selectFrom('package').selectAll()
-    .where('owner_id', '=', ownerId).where('type', '=', type).where('lower_name', '=', lower)
-  if (flavor === 'postgres') q = q.forKeyShare()
-  return q.executeTakeFirstOrThrow()
+  // Inserted meanwhile by a racing upload; a row deleted meanwhile makes the caller retry.
+  const raced = await find()
+  if (!raced) throw new NoResultError(db.selectFrom('package').selectAll().toOperationNode())
+  return raced
 }
 
 /**
@@ -59,8 +68,18 @@ export async function insertVersion(db: Db, v: NewVersion): Promise<PackageVersi
     .returningAll().executeTakeFirstOrThrow()
 }
 
-export async function findOrInsertVersion(db: Db, flavor: Flavor, v: NewVersion): Promise<PackageVersion> {
+/** The version row, and whether this call created it. */
+export async function findOrInsertVersion(db: Db, flavor: Flavor, v: NewVersion): Promise<PackageVersion & { created: boolean }> {
   const lower = v.version.toLowerCase()
+  const find = () => {
+    let q = db.selectFrom('package_version').selectAll()
+      .where('package_id', '=', v.packageId).where('lower_version', '=', lower)
+    if (flavor === 'postgres') q = q.forKeyShare()
+    return q.executeTakeFirst()
+  }
+  // Looked for first: uploads often add files to a version that exists.
+  const found = await find()
+  if (found) return { ...found, created: false }
   const inserted = await db.insertInto('package_version')
     .values({
       package_id: v.packageId, creator_id: v.creatorId, version: v.version, lower_version: lower,
@@ -68,11 +87,10 @@ export async function findOrInsertVersion(db: Db, flavor: Flavor, v: NewVersion)
     })
     .onConflict((oc) => oc.columns(['package_id', 'lower_version']).doNothing())
     .returningAll().executeTakeFirst()
-  if (inserted) return inserted
-  let q = db.selectFrom('package_version').selectAll()
-    .where('package_id', '=', v.packageId).where('lower_version', '=', lower)
-  if (flavor === 'postgres') q = q.forKeyShare()
-  return q.executeTakeFirstOrThrow()
+  if (inserted) return { ...inserted, created: true }
+  const raced = await find()
+  if (!raced) throw new NoResultError(db.selectFrom('package_version').selectAll().toOperationNode())
+  return { ...raced, created: false }
 }
 
 export async function versionExists(db: Db, packageId: number, version: string): Promise<boolean> {

@@ -198,7 +198,7 @@ export class PackageService {
   async createVersionWithFile(input: UploadInput & { metadataJson?: string | null; isLead?: boolean }): Promise<StoredFile> {
     return this.#store(input, async (trx, pkgId) => {
       try {
-        return await rows.insertVersion(trx, { packageId: pkgId, version: input.version, creatorId: input.creatorId, metadataJson: input.metadataJson })
+        return { ...await rows.insertVersion(trx, { packageId: pkgId, version: input.version, creatorId: input.creatorId, metadataJson: input.metadataJson }), created: true }
       } catch (err) {
         if (isUniqueViolation(err)) throw conflict(`version ${input.version} of ${input.name} already exists`)
         throw err
@@ -208,7 +208,8 @@ export class PackageService {
 
   async #store(
     input: UploadInput,
-    version: (trx: Kysely<Database>, packageId: number) => Promise<{ id: number }>,
+    /** The version's row, and whether this transaction created it. */
+    version: (trx: Kysely<Database>, packageId: number) => Promise<{ id: number; created: boolean }>,
     isLead = false,
     overwrite = false,
   ): Promise<StoredFile & { replaced: boolean }> {
@@ -260,11 +261,10 @@ export class PackageService {
         if (quota) await quota.check(trx, input.ownerId, ownerName, { newVersion })
         const f = stored.file
         if (this.changes) {
-          // Empty versions never survive a commit (pruneEmpty), so one file means this upload made it.
-          const n = await trx.selectFrom('package_file').select((eb) => eb.fn.countAll<number>().as('n')).where('version_id', '=', v.id).executeTakeFirstOrThrow()
+          // Empty versions never survive a commit (pruneEmpty): a version that existed had files.
           await this.changes.record(trx, input.by, {
             kind: 'file.create', ref: { ownerId: input.ownerId, type: input.type, name: pkg.name, version: input.version, file: f.name },
-            versionId: v.id, versionCreated: !stored.replaced && Number(n.n) === 1, replaced: stored.replaced, size: upload.size, sha256: upload.sha256,
+            versionId: v.id, versionCreated: !stored.replaced && v.created, replaced: stored.replaced, size: upload.size, sha256: upload.sha256,
           })
         }
         return stored
