@@ -217,7 +217,7 @@ export class PackageService {
     const quota = this.quota && !input.quotaExempt && await this.quota.applies(input.ownerId) ? this.quota : undefined
     const ownerName = input.ownerName ?? `#${input.ownerId}`
     const upload: ReceivedUpload = input.spooled
-      ?? await receiveUpload(input.body, this.tmpDir, limit, { expected: input.expected, declaredSize: input.declaredSize })
+      ?? await receiveUpload(input.body, this.tmpDir, limit, { expected: input.expected, declaredSize: input.declaredSize, followHash: !this.blobs.remote })
     // The spool file lives until the rows committed: a put that found the blob already there (and left
     // the file) may have to put the bytes again after the commit (storage/blobs/claims.ts).
     let existed: boolean

@@ -121,6 +121,18 @@ test('spoolUpload: a large declared body is hashed by the worker that follows th
   assert.throws(() => verifyChecksums(up, { sha256: body.md5 + body.md5 }), (err: unknown) => err instanceof WharfError && err.kind === 'invalid')
 })
 
+test('spoolUpload: followHash false (a remote store) hashes a large body here, with the same digests and bytes', async (t) => {
+  const dir = await tmp(t)
+  const size = FOLLOW_MIN_BYTES + 1024 * 1024 + 5
+  const body = unevenBody(size)
+  const up = await spoolUpload(Readable.from(body.chunks), dir, undefined, { declaredSize: size, expected: { sha1: body.sha1 }, followHash: false })
+  assert.equal(up.size, size)
+  assert.equal(up.sha256, body.sha256)
+  assert.equal(up.sha1, body.sha1)
+  assert.equal(up.md5, '')
+  assert.ok((await readFile(up.path)).equals(body.whole))
+})
+
 test('spoolUpload: a followed body past the limit, or cut off, leaves no file and ends the worker', async (t) => {
   const dir = await tmp(t)
   const size = FOLLOW_MIN_BYTES + 1024

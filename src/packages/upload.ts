@@ -80,6 +80,12 @@ export interface SpoolOptions {
   readonly expected?: ExpectedChecksums
   /** Content-Length, when the client sent one. */
   readonly declaredSize?: number
+  /**
+   * false: a large body is hashed right here rather than by a worker following the file. For a
+   * remote blob store, where the upload's time goes into sending the file on, not into spooling it,
+   * and a worker thread's ~11 MiB of memory buys nothing (issue 10's RSS bound).
+   */
+  readonly followHash?: boolean
 }
 
 /** Algorithms other than SHA-256 whose digest an upload computes on the way. */
@@ -103,7 +109,7 @@ export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: num
   const inline = inlineAlgorithms(opts)
   // A large body is hashed by a worker that follows the file as it is written (follow-hash.ts);
   // a small one right here, where a worker would cost more than the hashing.
-  const follow = opts.declaredSize !== undefined && opts.declaredSize >= FOLLOW_MIN_BYTES
+  const follow = opts.followHash !== false && opts.declaredSize !== undefined && opts.declaredSize >= FOLLOW_MIN_BYTES
   const hashes = follow ? [] : (['sha256', ...inline] as const).map((alg) => ({ alg, hash: createHash(alg) }))
   let size = 0
   const counter = new Transform({

@@ -40,6 +40,8 @@ export interface PresignOptions {
 }
 
 export interface BlobStore {
+  /** True when the bytes live across a network (S3): an upload is then limited by sending them on. */
+  readonly remote?: boolean
   /**
    * Stores `body` under `key`; durable once it resolves. Putting a key that exists is harmless
    * (the bytes are the same by construction). The caller has verified that `key` is the SHA-256

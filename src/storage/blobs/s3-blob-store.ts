@@ -36,6 +36,7 @@ const FILE_ATTEMPTS = 3
 const MAX_COPY = 5 * 1024 ** 3
 
 export class S3BlobStore implements BlobStore {
+  readonly remote = true
   readonly #s3: S3Client
   /** For requests whose body is a file stream: no SDK retries (a consumed stream cannot be sent again). */
   readonly #streaming: S3Client
