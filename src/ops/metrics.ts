@@ -143,7 +143,7 @@ export class Metrics {
       }
     }
     const wrapped = new Map<PropertyKey, unknown>()
-    for (const [name, op] of [['put', 'put'], ['putFile', 'put_file'], ['open', 'open'], ['stat', 'stat'], ['delete', 'delete'], ['ping', 'ping']] as const) {
+    for (const [name, op] of [['put', 'put'], ['putFile', 'put_file'], ['putBytes', 'put_bytes'], ['open', 'open'], ['stat', 'stat'], ['delete', 'delete'], ['ping', 'ping']] as const) {
       const fn = store[name] as ((...a: unknown[]) => Promise<unknown>) | undefined
       if (fn) wrapped.set(name, timed(op, fn.bind(store)))
     }
