@@ -53,8 +53,8 @@ test('[postgres] migrating is not disturbed by other schemas being dropped meanw
     try {
       for (let i = 0; churning && i < 2000; i++) {
         await ensurePostgresSchema(schemaUrl(churnSchema))
-        const cols = Array.from({ length: 20 }, (_, c) => `c${c} bigserial`).join(', ')
-        for (let k = 0; k < 10; k++) await sql.raw(`create table if not exists ${churnSchema}.tab${k} (${cols})`).execute(db)
+        const cols = Array.from({ length: 8 }, (_, c) => `c${c} bigserial`).join(', ')
+        for (let k = 0; k < 6; k++) await sql.raw(`create table if not exists ${churnSchema}.tab${k} (${cols})`).execute(db)
         await dropPostgresSchema(schemaUrl(churnSchema))
       }
     } finally {
@@ -70,7 +70,7 @@ test('[postgres] migrating is not disturbed by other schemas being dropped meanw
     await dropPostgresSchema(schemaUrl(churnSchema))
     for (const d of dirs) await rm(d, { recursive: true, force: true })
   })
-  for (let round = 0; round < 15; round++) {
+  for (let round = 0; round < 8; round++) {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'wharf-mig-'))
     dirs.push(dataDir)
     const schema = `t_${randomBytes(6).toString('hex')}`
