@@ -5,8 +5,9 @@
 // the other digests are left empty ('') and computed right after the upload, in a worker thread
 // (digests.ts): hashing all four on the way ran uploads at a fifth of the disk's speed.
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises'
+import { rm, type FileHandle } from 'node:fs/promises'
 import { FollowedFile } from './follow-hash.js'
+import { openCreating } from '../storage/blobs/fs-blob-store.js'
 import path from 'node:path'
 import { PassThrough, Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -148,17 +149,6 @@ export async function spoolUpload(body: Readable, tmpDir: string, maxBytes?: num
   }
   for (const h of hashes) digests[h.alg] = h.hash.digest('hex')
   return { path: file, size, ...digests }
-}
-
-/** Creates `file` (exclusively), making its folder only when it is missing: one operation, not two, per upload. */
-async function openCreating(file: string): Promise<FileHandle> {
-  try {
-    return await open(file, 'wx')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    await mkdir(path.dirname(file), { recursive: true })
-    return open(file, 'wx')
-  }
 }
 
 /** From this declared size on, the digests of an upload are computed by a worker thread (follow-hash.ts). */
