@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { startTestApp, testDatabases } from '../helpers/test-app.js'
@@ -49,6 +49,10 @@ for (const db of testDatabases()) {
     await rows.findOrInsertPackage(services.db, services.flavor, alice.id, 'generic', 'empty')
     await mkdir(services.tmpDir, { recursive: true })
     await writeFile(path.join(services.tmpDir, 'upload-crashed'), 'partial')
+    // A minute old: written in the same millisecond as the doctor's clock reading, its sub-millisecond
+    // mtime would count as younger than a grace of 0.
+    const past = new Date(Date.now() - 60_000)
+    await utimes(path.join(services.tmpDir, 'upload-crashed'), past, past)
 
     const quick = await doctor(services)
     assert.equal(quick.code, 1)
