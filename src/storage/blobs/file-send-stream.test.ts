@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { FileSendStream, pooledBuffers } from './file-send-stream.js'
+import { FileSendStream, allocatedBuffers, pooledBuffers } from './file-send-stream.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
@@ -54,6 +54,17 @@ test('concurrent downloads of different files each get exactly their bytes, and 
     got.forEach((b, i) => assert.equal(sha(b), sha(files.get(names[i] as string) as Buffer), `round ${round}, file ${names[i]}`))
   }
   assert.ok(pooledBuffers() > 0, 'written buffers went back to the pool')
+})
+
+test('small files are sent from buffers of their own size: many at once allocate no pool buffers', async (t) => {
+  const { files, base } = await fixture(t)
+  const before = allocatedBuffers()
+  // 40 at once, five times the pool: each taking a 1 MiB buffer would allocate at least 32
+  for (let round = 0; round < 3; round++) {
+    const got = await Promise.all(Array.from({ length: 40 }, async () => Buffer.from(await (await fetch(`${base}/d`)).arrayBuffer())))
+    for (const b of got) assert.equal(sha(b), sha(files.get('d') as Buffer))
+  }
+  assert.equal(allocatedBuffers(), before)
 })
 
 test('a byte range, from the middle of a chunk to the middle of another', async (t) => {

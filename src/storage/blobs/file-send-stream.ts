@@ -15,17 +15,27 @@ const CHUNK = 1024 * 1024
 const POOL_MAX = 8
 const pool: Buffer[] = []
 
+let allocated = 0
+
 function take(): Buffer {
-  return pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK)
+  const b = pool.pop()
+  if (b) return b
+  allocated++
+  return Buffer.allocUnsafeSlow(CHUNK)
 }
 
 function give(buf: Buffer): void {
-  if (pool.length < POOL_MAX) pool.push(buf)
+  if (buf.length === CHUNK && pool.length < POOL_MAX) pool.push(buf)
 }
 
 /** Buffers in the pool now (tests). */
 export function pooledBuffers(): number {
   return pool.length
+}
+
+/** Pool-sized buffers allocated so far (tests). */
+export function allocatedBuffers(): number {
+  return allocated
 }
 
 export class FileSendStream extends Readable {
@@ -54,7 +64,7 @@ export class FileSendStream extends Readable {
   }
 
   async #pump(dest: ServerResponse): Promise<void> {
-    let next = this.#pos < this.#end ? this.#readInto(take()) : undefined
+    let next = this.#pos < this.#end ? this.#readInto(this.#buffer()) : undefined
     while (next) {
       const { buf, n } = await next
       if (this.destroyed || dest.destroyed) {
@@ -62,7 +72,7 @@ export class FileSendStream extends Readable {
         return
       }
       if (n === 0) throw new Error('blob file is shorter than its recorded size')
-      next = this.#pos < this.#end ? this.#readInto(take()) : undefined
+      next = this.#pos < this.#end ? this.#readInto(this.#buffer()) : undefined
       const ok = dest.write(n === buf.length ? buf : buf.subarray(0, n), (err) => {
         if (!err) give(buf)
       })
@@ -75,6 +85,16 @@ export class FileSendStream extends Readable {
     this.push(null)
     this.resume()
     dest.end()
+  }
+
+  /**
+   * A pooled buffer for a whole chunk; for what is left below a chunk (every small file), a buffer of
+   * that size, not pooled: a 1 KiB download must not hold (or, with the pool empty under many
+   * connections, allocate) a whole MiB.
+   */
+  #buffer(): Buffer {
+    const left = this.#end - this.#pos
+    return left >= CHUNK ? take() : Buffer.allocUnsafe(left)
   }
 
   async #readInto(buf: Buffer): Promise<{ buf: Buffer, n: number }> {
