@@ -9,7 +9,6 @@ import { pipeline } from 'node:stream/promises'
 import { FileSendStream } from './file-send-stream.js'
 import { BlobNotFoundError, isBlobKey, type BlobKey, type BlobStat, type BlobStore, type ByteRange } from './blob-store.js'
 
-
 export class FsBlobStore implements BlobStore {
   readonly #root: string
   readonly #tmp: string
