@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', '.dist-*/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', '.dist-*/', '.test-build/'] },
   js.configs.recommended,
   // Type-aware rules: a promise nobody awaits, or one passed where a callback's result is ignored,
   // is how an error escapes as an unhandled rejection or a request hangs.

@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-export const ROOT = path.resolve(import.meta.dirname, '../..')
+import { ROOT, WHARF } from './root.js'
+export { ROOT }
 export const GO = process.env.WHARF_TEST_GO ?? '/usr/bin/go'
 export const TIMEOUT = 300_000
 
@@ -55,7 +56,7 @@ export async function tempDir(t: TestContext, prefix: string): Promise<string> {
 
 /** `wharf go push` as users run it: a separate process, token from WHARF_TOKEN. */
 export async function push(dir: string, version: string, url: string, owner: string, token: string, extraEnv: Record<string, string> = {}): Promise<Run> {
-  return run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'go', 'push', dir, '--version', version, '--url', url, '--owner', owner],
+  return run(process.execPath, [...WHARF, 'go', 'push', dir, '--version', version, '--url', url, '--owner', owner],
     { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), WHARF_TOKEN: token, ...extraEnv } })
 }
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { ROOT } from './root.js'
 import {
   AbortMultipartUploadCommand, CreateBucketCommand, DeleteObjectsCommand, ListMultipartUploadsCommand,
   ListObjectsV2Command, S3Client,
@@ -19,7 +19,7 @@ export interface S3TestEnv {
 }
 
 export const TEST_BUCKET = 'wharf-test'
-const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/ceph-rgw.sh')
+const SCRIPT = path.join(ROOT, 'scripts/ceph-rgw.sh')
 
 let cached: { env?: S3TestEnv; reason?: string } | undefined
 

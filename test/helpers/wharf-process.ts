@@ -8,9 +8,8 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { dropPostgresSchema } from '../../src/storage/db/open.js'
 
-export const ROOT = path.resolve(import.meta.dirname, '../..')
-/** `node` arguments that run the CLI from source, as `npm run wharf` does. */
-export const WHARF = ['--import', 'tsx', path.join(ROOT, 'src/main.ts')]
+export { ROOT, WHARF } from './root.js'
+import { ROOT } from './root.js'
 
 type After = { after(fn: () => unknown): void }
 

@@ -8,6 +8,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { startTestApp, testDatabases } from '../helpers/test-app.js'
+import { ROOT, WHARF } from '../helpers/root.js'
 import { PASSWORD, basic, makeUser } from '../helpers/auth.js'
 import { request, sha256Hex } from './generic-helpers.js'
 import { runDoctor } from '../../src/cli/doctor.js'
@@ -88,9 +89,8 @@ test('wharf doctor: the command line exits 0 when clean and 1 with a summary oth
   const orphan = Buffer.from('orphan for the CLI')
   await services.blobs.put(blobKey(sha256Hex(orphan)), Readable.from([orphan]), orphan.length)
   await stop()
-  const root = path.resolve(import.meta.dirname, '../..')
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), 'doctor', ...args], {
-    cwd: root, env: { ...process.env, WHARF_DATA: dataDir, WHARF_GC_GRACE: '0s', WHARF_LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 60_000,
+  const cli = (...args: string[]) => spawnSync(process.execPath, [...WHARF, 'doctor', ...args], {
+    cwd: ROOT, env: { ...process.env, WHARF_DATA: dataDir, WHARF_GC_GRACE: '0s', WHARF_LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 60_000,
   })
   const first = cli()
   assert.equal(first.status, 1, first.stderr)

@@ -11,12 +11,12 @@ import { startTestApp, testDatabases } from '../helpers/test-app.js'
 import { s3Skip, s3TestStorage } from '../helpers/s3.js'
 import { PASSWORD, basic, makeUser } from '../helpers/auth.js'
 import { request, sha256Hex } from './generic-helpers.js'
+import { ROOT, WHARF } from '../helpers/root.js'
 import { openBlobStore } from '../../src/storage/blobs/open.js'
 import { blobKey, type BlobStore } from '../../src/storage/blobs/blob-store.js'
 import { migrateBlobs } from '../../src/storage/blobs/migrate.js'
 
 const skip = s3Skip()
-const ROOT = path.resolve(import.meta.dirname, '../..')
 
 async function shaOf(store: BlobStore, key: string): Promise<string> {
   const h = createHash('sha256')
@@ -50,13 +50,13 @@ for (const db of testDatabases()) {
     const back = await mkdtemp(path.join(os.tmpdir(), 'wharf-back-'))
     t.after(() => rm(back, { recursive: true, force: true }))
     const env = { ...process.env, ...s3.env, WHARF_DATA: app.dataDir, WHARF_DATABASE_URL: app.services.config.databaseUrl, WHARF_LOG_LEVEL: 'silent' }
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'migrate-storage', '--to', `file:${back}`], { cwd: ROOT, env, encoding: 'utf8' })
+    const cli = spawnSync(process.execPath, [...WHARF, 'migrate-storage', '--to', `file:${back}`], { cwd: ROOT, env, encoding: 'utf8' })
     assert.equal(cli.status, 0, cli.stderr)
     assert.match(cli.stdout, /3\/3 blobs \(3 copied, 0 already there/)
     assert.match(cli.stderr, /migrate-storage: \d\/3 blobs/, 'a progress line')
     const home = await openBlobStore(`file:${back}`)
     for (const sha of shas) assert.equal(await shaOf(home, sha), sha)
-    const again = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'migrate-storage', '--to', `file:${back}`], { cwd: ROOT, env, encoding: 'utf8' })
+    const again = spawnSync(process.execPath, [...WHARF, 'migrate-storage', '--to', `file:${back}`], { cwd: ROOT, env, encoding: 'utf8' })
     assert.match(again.stdout, /\(0 copied, 3 already there/)
   })
 }

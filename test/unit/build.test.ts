@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlin
 import os from 'node:os'
 import path from 'node:path'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
+import { ROOT } from '../helpers/root.js'
 
 function copyProject(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wharf-build-'))
