@@ -32,7 +32,7 @@ function walk(dir, test = /\.test\.ts$/, out = []) {
 const BUILD = '.test-build'
 const useTsx = process.env.WHARF_TEST_TSX === '1'
 
-/** src/ and test/ as JavaScript in .test-build/ (same layout; package.json for "type" and the version). */
+/** src/ and test/ as JavaScript in .test-build/ (same layout; package.json for "type" and the version; src/'s other files copied). */
 async function transpile() {
   const { build } = await import('esbuild')
   rmSync(BUILD, { recursive: true, force: true })
@@ -48,7 +48,8 @@ async function transpile() {
     logLevel: 'warning',
   })
   copyFileSync('package.json', join(BUILD, 'package.json'))
-  cpSync('src/web/assets', join(BUILD, 'src/web/assets'), { recursive: true })
+  // Whatever else src/ holds (the web assets, read beside the code that serves them) goes along as is.
+  for (const f of walk('src', /^(?!.*\.ts$)/)) cpSync(f, join(BUILD, f))
 }
 
 // Seconds each file took in an earlier run: this checkout's last full run (kept in node_modules/.cache,
