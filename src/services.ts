@@ -15,6 +15,7 @@ import { OwnerAccess } from './accounts/owner-access.js'
 import { AccountCache } from './accounts/account-cache.js'
 import type { BlobStore } from './storage/blobs/blob-store.js'
 import { openBlobStore } from './storage/blobs/open.js'
+import { InlineBlobStore } from './storage/blobs/inline-blob-store.js'
 import { PackageService } from './packages/package-service.js'
 import { PackageCatalogue } from './packages/catalogue.js'
 import { AccountSecurity } from './accounts/account-security.js'
@@ -104,6 +105,8 @@ export async function openServices(config: Config, opts: { migrate?: boolean } =
   let blobs: BlobStore
   try {
     blobs = await openBlobStore(config.storageUrl, config.storageOptions)
+    // Always in front, also with WHARF_STORAGE_INLINE_MAX=0: blobs kept inline before stay readable.
+    blobs = new InlineBlobStore(db, blobs, config.storageInlineMax)
     if (metrics) blobs = metrics.instrumentBlobs(blobs)
   } catch (err) {
     await db.destroy()

@@ -23,6 +23,11 @@ export interface Config {
   readonly storageUrl: string
   /** For s3:// storage: from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, and AWS_REGION. */
   readonly storageOptions: { readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string }; readonly defaultRegion?: string }
+  /**
+   * WHARF_STORAGE_INLINE_MAX: blobs up to this size are kept in the database rather than the store
+   * (storage/blobs/inline-blob-store.ts); 0 = never.
+   */
+  readonly storageInlineMax: number
   /** WHARF_STORAGE_SERVE_DIRECT: 'redirect' (true: 307 to a presigned S3 URL), 'x-accel' (nginx), or off. */
   readonly serveDirect: 'off' | 'redirect' | 'x-accel'
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer }
@@ -124,6 +129,7 @@ export function loadConfig(env: Env, flags: { host?: string; port?: string | num
     databasePool: parseIntIn('WHARF_DATABASE_POOL', nonEmpty(env, 'WHARF_DATABASE_POOL') ?? String(defaultDatabasePool()), 1, 1000),
     storageUrl,
     storageOptions: Object.freeze(storageOptions),
+    storageInlineMax: parseInlineMax('WHARF_STORAGE_INLINE_MAX', nonEmpty(env, 'WHARF_STORAGE_INLINE_MAX') ?? String(INLINE_MAX_DEFAULT)),
     serveDirect,
     tls,
     publicUrl,
@@ -293,6 +299,17 @@ export function parseSize(name: string, raw: string): number {
   if (!m || unit === undefined) throw new ConfigError(name, `expected a size like 1048576, 500MiB or 5GiB, got '${raw}'`)
   const bytes = Math.floor(Number(m[1]) * unit)
   if (!Number.isSafeInteger(bytes)) throw new ConfigError(name, `size too large: '${raw}'`)
+  return bytes
+}
+
+/** WHARF_STORAGE_INLINE_MAX's default: the size of the small files (Go .mod, checksums, scripts) most uploads are. */
+export const INLINE_MAX_DEFAULT = 64 * 1024
+/** Its upper bound: bodies up to 256 KiB are read into memory (packages/upload.ts), larger ones spooled. */
+export const INLINE_MAX_LIMIT = 256 * 1024
+
+function parseInlineMax(name: string, raw: string): number {
+  const bytes = parseSize(name, raw)
+  if (bytes > INLINE_MAX_LIMIT) throw new ConfigError(name, `at most 256KiB (${INLINE_MAX_LIMIT} bytes), got '${raw}'`)
   return bytes
 }
 

@@ -57,9 +57,10 @@ export async function sendBlob(req: FastifyRequest, reply: FastifyReply, blob: S
   // WHARF_STORAGE_SERVE_DIRECT: the bytes of a GET come from the store (or nginx), never through here;
   // everything before this point (access, 304) and HEAD are still answered by Wharf.
   const direct = req.server.services.config.serveDirect
-  if (direct !== 'off' && !head && range !== 'unsatisfiable') {
-    const blobs: BlobStore = req.server.services.blobs
-    const key = blobKey(blob.sha256)
+  const blobs: BlobStore = req.server.services.blobs
+  const key = blobKey(blob.sha256)
+  // A small blob kept in the database has no URL or file nginx could serve: it is sent from here.
+  if (direct !== 'off' && !head && range !== 'unsatisfiable' && !(await blobs.isInline?.(key, blob.size))) {
     if (direct === 'redirect' && blobs.presign) {
       const location = await blobs.presign(key, {
         expiresInSeconds: PRESIGN_SECONDS, contentDisposition: contentDisposition(blob.name),

@@ -148,10 +148,12 @@ export async function deleteIfOrphan(deps: Pick<GcDeps, 'db' | 'flavor' | 'blobs
     await claimForDelete(trx, deps.flavor, key)
     const row = await trx.selectFrom('package_blob').select('id').where('hash_sha256', '=', key).executeTakeFirst()
     if (row) return false
-    // After the claim: an upload that touched the bytes before it makes them young again.
-    const s = await deps.blobs.stat(key)
+    // After the claim: an upload that touched the bytes before it makes them young again. In the
+    // transaction: bytes kept in the database (inline-blob-store.ts) are checked and deleted with it.
+    const blobs = deps.blobs.within?.(trx) ?? deps.blobs
+    const s = await blobs.stat(key)
     if (!s || s.modifiedAt.getTime() > cutoffMs) return false
-    await deps.blobs.delete(key)
+    await blobs.delete(key)
     return true
   })
 }

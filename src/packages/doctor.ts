@@ -11,6 +11,7 @@ import type { Database } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { blobKey, type BlobKey, type BlobStore } from '../storage/blobs/blob-store.js'
 import { FsBlobStore } from '../storage/blobs/fs-blob-store.js'
+import { storeBehind } from '../storage/blobs/inline-blob-store.js'
 import { blobReferenced, gcBlobs } from '../jobs/gc-blobs.js'
 
 export interface DoctorDeps {
@@ -137,7 +138,8 @@ export async function diagnose(deps: DoctorDeps, opts: { rehash?: boolean } = {}
     .orderBy('p.id').execute()
   r.emptyPackages = pkgs.map((p) => `${p.owner}/${p.type}/${p.name}`)
 
-  const tmpDirs = [deps.tmpDir, ...(blobs instanceof FsBlobStore ? [blobs.tmpDir] : [])]
+  const behind = storeBehind(blobs)
+  const tmpDirs = [deps.tmpDir, ...(behind instanceof FsBlobStore ? [behind.tmpDir] : [])]
   for (const dir of tmpDirs) r.tempFiles.push(...await filesIn(dir, cutoffMs))
   return r
 }

@@ -5,6 +5,7 @@
 // every 201 stays downloadable with its SHA-256, nothing is half-visible, and after a GC with grace 0
 // no object in the prefix lacks a referencing row.
 import { test } from 'node:test'
+import { storeBehind } from '../../src/storage/blobs/inline-blob-store.js'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -264,8 +265,8 @@ test('three instances on one PostgreSQL and one bucket behind nginx agree; one S
     }
   }
 
-  // The GC with grace 0 (as an instance would run it): afterwards every object in the prefix is a
-  // blob a file references, and no multipart upload is left.
+  // The GC with grace 0 (as an instance would run it): afterwards every object in the prefix (and
+  // every inline blob) is a blob a file references, and no multipart upload is left.
   const gc = await gcBlobs({ db: services.db, flavor: services.flavor, blobs: services.blobs, tmpDir: services.tmpDir, graceMs: 0 })
   assert.equal(gc.ran, true)
   const aborted = await (services.blobs as { sweepLeftovers?: (cutoffMs: number) => Promise<number> }).sweepLeftovers?.(Date.now())
@@ -274,8 +275,10 @@ test('three instances on one PostgreSQL and one bucket behind nginx agree; one S
     .select('package_blob.hash_sha256').distinct().execute()).map((r) => r.hash_sha256).sort()
   const objects = (await listKeys(s3.client, s3.prefix)).map((k) => k.slice(s3.prefix.length))
   const blobs = objects.map((k) => /^[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(k)?.[1] ?? k).sort()
-  assert.deepEqual(blobs, referenced, 'the prefix holds exactly the blobs the database references')
-  assert.equal(await (services.blobs as { pendingUploads?: () => Promise<number> }).pendingUploads?.(), 0, 'no multipart upload is left')
+  // Small blobs are kept in the database instead (WHARF_STORAGE_INLINE_MAX): together, exactly once.
+  const inline = (await services.db.selectFrom('blob_inline').select('key').execute()).map((r) => r.key)
+  assert.deepEqual([...blobs, ...inline].sort(), referenced, 'the prefix and the inline blobs hold exactly the blobs the database references')
+  assert.equal(await (storeBehind(services.blobs) as { pendingUploads?: () => Promise<number> }).pendingUploads?.(), 0, 'no multipart upload is left')
   for (const f of ok) assert.ok(referenced.includes(sha256(f.body)))
 
   for (const s of instances) if (s !== victim) s.child.kill('SIGTERM')

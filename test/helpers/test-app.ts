@@ -13,6 +13,7 @@ import { buildApp, type AppExtensions } from '../../src/app.js'
 import { dropPostgresSchema } from '../../src/storage/db/open.js'
 import { listFiles } from '../http/generic-helpers.js'
 import { s3Skip, s3TestStorage } from './s3.js'
+import { storeBehind } from '../../src/storage/blobs/inline-blob-store.js'
 
 export type DbKind = 'sqlite' | 'postgres'
 
@@ -114,7 +115,7 @@ export async function blobInventory(app: Pick<TestApp, 'services' | 'dataDir'>):
   const keys: string[] = []
   for await (const k of app.services.blobs.keys()) keys.push(k)
   keys.sort()
-  const blobs = app.services.blobs as { pendingUploads?: () => Promise<number> }
+  const blobs = storeBehind(app.services.blobs) as { pendingUploads?: () => Promise<number> }
   const partial = blobs.pendingUploads
     ? Array.from({ length: await blobs.pendingUploads() }, (_, i) => `multipart upload ${i + 1}`)
     : (await listFiles(`${app.dataDir}/blobs/tmp`)).filter((f) => !f.startsWith('.ping-'))

@@ -76,7 +76,8 @@ for (const db of testDatabases()) {
 }
 
 test('[sqlite+s3] serve direct: the go command follows the 307 of a module zip through GOPROXY', { skip: s3skip || goSkip, timeout: TIMEOUT }, async (t) => {
-  const app = await startTestApp(t, { storage: 's3', env: { WHARF_STORAGE_SERVE_DIRECT: 'true' } })
+  // The zip is small: kept in S3 only with inline blobs off (inline-blobs.test.ts covers those).
+  const app = await startTestApp(t, { storage: 's3', env: { WHARF_STORAGE_SERVE_DIRECT: 'true', WHARF_STORAGE_INLINE_MAX: '0' } })
   await makeUser(app.services, 'alice')
   const zip = await moduleZip('example.com/direct', 'v1.0.0')
   const up = await request({ method: 'PUT', url: `${app.url}/api/packages/alice/go/upload`, headers: { authorization: basic('alice', PASSWORD) }, body: zip })

@@ -1,6 +1,8 @@
 // Where package bytes live: content-addressed by SHA-256, written once, never changed in place.
 // Backends implement this small interface and run the shared contract suite (blob-store.contract.ts).
 import type { Readable } from 'node:stream'
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/schema.js'
 
 /** A lower-case SHA-256 hex digest naming a blob. */
 export type BlobKey = string & { readonly __brand: 'BlobKey' }
@@ -77,6 +79,13 @@ export interface BlobStore {
   presign?(key: BlobKey, opts: PresignOptions): Promise<string>
   /** The blob's path relative to the store's root folder (WHARF_STORAGE_SERVE_DIRECT=x-accel). */
   relativePath?(key: BlobKey): string
+  /**
+   * True when the bytes of this blob (of `size` bytes) are kept where neither presign() nor
+   * relativePath() can point (inline-blob-store.ts): it must be sent through Wharf.
+   */
+  isInline?(key: BlobKey, size: number): Promise<boolean>
+  /** The same store with its database statements (if any) inside `trx`: for calls within a transaction. */
+  within?(trx: Kysely<Database>): BlobStore
   /** A cheap round trip for /api/healthz; throws when the storage does not answer. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -17,16 +17,26 @@ export function prepared<D, A extends readonly unknown[], R>(
   arity: A['length'],
   build: (db: Kysely<D>, ...args: A) => Compilable<R>,
 ): (...args: A) => Promise<R[]> {
+  const run = preparedOn(db, arity, build)
+  return async (...args: A) => run(db, ...args)
+}
+
+/** prepared(), run on the Kysely instance given with each call: the database or a transaction of it. */
+export function preparedOn<D, A extends readonly unknown[], R>(
+  db: Kysely<D>,
+  arity: A['length'],
+  build: (db: Kysely<D>, ...args: A) => Compilable<R>,
+): (on: Kysely<D>, ...args: A) => Promise<R[]> {
   let compiled: { sql: string; slots: Array<number | undefined>; fixed: readonly unknown[] } | undefined
   const compile = () => {
     const args = Array.from({ length: arity }, (_, i) => new Arg(i)) as unknown as A
     const q = build(db, ...args).compile()
     return { sql: q.sql, slots: q.parameters.map((p) => (p instanceof Arg ? p.index : undefined)), fixed: q.parameters }
   }
-  return async (...args: A) => {
+  return async (on: Kysely<D>, ...args: A) => {
     compiled ??= compile()
     const { sql, slots, fixed } = compiled
     const params = slots.map((s, k) => (s === undefined ? fixed[k] : args[s]))
-    return (await db.executeQuery(CompiledQuery.raw(sql, params))).rows as R[]
+    return (await on.executeQuery(CompiledQuery.raw(sql, params))).rows as R[]
   }
 }

@@ -132,6 +132,14 @@ export interface GoProxyAnswerTable {
   fetched_unix: number
 }
 
+/** A small blob's bytes, kept in the database (storage/blobs/inline-blob-store.ts). */
+export interface BlobInlineTable {
+  key: string
+  data: Buffer
+  size: number
+  modified_ms: number
+}
+
 export interface GoProxyLeaseTable {
   key: string
   holder: string
@@ -293,6 +301,7 @@ export interface Database {
   package_version: PackageVersionTable
   package_file: PackageFileTable
   package_blob: PackageBlobTable
+  blob_inline: BlobInlineTable
   session: SessionTable
   go_proxy_version: GoProxyVersionTable
   go_proxy_answer: GoProxyAnswerTable

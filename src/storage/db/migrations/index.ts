@@ -8,6 +8,7 @@ import * as m0004 from './0004-lifecycle.js'
 import * as m0005 from './0005-go-proxy.js'
 import * as m0006 from './0006-ops.js'
 import * as m0011 from './0011-oidc.js'
+import * as m0012 from './0012-inline-blobs.js'
 
 export interface WharfMigration { up(db: Kysely<any>, flavor: Flavor): Promise<void> }
 
@@ -19,4 +20,5 @@ export const migrations: Record<string, WharfMigration> = {
   '0005-go-proxy': m0005,
   '0006-ops': m0006,
   '0011-oidc': m0011,
+  '0012-inline-blobs': m0012,
 }
