@@ -147,6 +147,9 @@ export class Metrics {
       const fn = store[name] as ((...a: unknown[]) => Promise<unknown>) | undefined
       if (fn) wrapped.set(name, timed(op, fn.bind(store)))
     }
+    // The store inside a transaction (small blobs kept in the database) is timed the same way.
+    const within = store.within?.bind(store)
+    if (within) wrapped.set('within', (trx: Parameters<typeof within>[0]) => this.instrumentBlobs(within(trx)))
     // A Proxy, so methods a backend adds (presigning …) and instanceof checks keep working.
     return new Proxy(store, {
       get(target, prop) {

@@ -222,6 +222,7 @@ export class PackageService {
     // the file) may have to put the bytes again after the commit (storage/blobs/claims.ts).
     let existed: boolean
     const key = blobKey(upload.sha256)
+    const inline = upload.bytes !== undefined && this.blobs.within !== undefined && this.blobs.inlines?.(upload.size) === true
     try {
       if (limit !== undefined && upload.size > limit) throw tooLarge(`the file is larger than the limit of ${limit} bytes`)
       verifyChecksums(upload, input.expected)
@@ -230,8 +231,9 @@ export class PackageService {
         const replacing = overwrite ? await this.findFile(input) : undefined
         await quota.precheck(input.ownerId, ownerName, upload.size - (replacing?.size ?? 0), false)
       }
-      // Moving the spool file in saves copying every upload once more, when the store can.
-      existed = upload.bytes !== undefined
+      // Moving the spool file in saves copying every upload once more, when the store can. A small
+      // blob kept in the database is written in the transaction below instead, with its rows.
+      existed = inline ? false : upload.bytes !== undefined
         ? await (this.blobs.putBytes ? this.blobs.putBytes(key, upload.bytes) : this.blobs.put(key, Readable.from([upload.bytes]), upload.size))
         : this.blobs.putFile
           ? await this.blobs.putFile(key, upload.path, upload.size)
@@ -254,6 +256,8 @@ export class PackageService {
         const v = await version(trx, pkg.id)
         // Held until the commit: the GC does not delete these bytes meanwhile (storage/blobs/claims.ts).
         await claimForUse(trx, this.flavor, [key])
+        // After the claim, in the same commit as the row: no GC can come in between (claims.ts).
+        if (inline) await this.blobs.within!(trx).putBytes!(key, upload.bytes)
         const blob = await rows.findOrInsertBlob(trx, upload)
         const stored = overwrite
           ? await this.#insertOrReplaceFile(trx, input, v.id, blob.id, isLead)

@@ -71,7 +71,7 @@ for (const db of testDatabases()) {
     assert.ok(sample(text, 'wharf_http_sent_bytes_total', { route }) >= 5 * 'bytes of a.bin'.length)
     assert.equal(sample(text, 'wharf_http_received_bytes_total', { route }), 3 * 'bytes of a.bin'.length)
     assert.ok(sample(text, 'wharf_db_query_duration_seconds_count') > 0)
-    // Small uploads are stored from memory (putBytes).
+    // Small uploads are stored from memory (putBytes; in the database, within the upload's transaction).
     assert.equal(sample(text, 'wharf_blob_operation_duration_seconds_count', { op: 'put_bytes' }), 3)
     assert.ok(sample(text, 'wharf_process_cpu_user_seconds_total') >= 0, 'process metrics')
     assert.match(text, /worker="0"/, 'each worker labels its own numbers')

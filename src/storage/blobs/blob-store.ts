@@ -86,6 +86,12 @@ export interface BlobStore {
   isInline?(key: BlobKey, size: number): Promise<boolean>
   /** The same store with its database statements (if any) inside `trx`: for calls within a transaction. */
   within?(trx: Kysely<Database>): BlobStore
+  /**
+   * True when putting a blob of `size` bytes writes database rows only (inline-blob-store.ts): a
+   * caller may then put it inside its own transaction, through within(trx), and commit the bytes
+   * with the rows that refer to them.
+   */
+  inlines?(size: number): boolean
   /** A cheap round trip for /api/healthz; throws when the storage does not answer. */
   ping(): Promise<void>
   close(): Promise<void>

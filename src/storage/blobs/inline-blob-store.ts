@@ -57,6 +57,10 @@ export class InlineBlobStore implements BlobStore {
     return Object.create(this, { db: { value: trx } }) as InlineBlobStore
   }
 
+  inlines(size: number): boolean {
+    return size <= this.max
+  }
+
   async put(key: BlobKey, body: Readable, size?: number): Promise<boolean> {
     if (size === undefined || size > this.max) return this.inner.put(key, body, size)
     return this.putBytes(key, await readExactly(body, key, size))

@@ -115,6 +115,14 @@ export function openDatabase(url: string, opts: OpenOptions = {}): OpenDatabase 
     database.pragma('busy_timeout = 10000')
     database.pragma('foreign_keys = ON')
     database.pragma('synchronous = NORMAL')
+    // A checkpoint runs inside a commit, on the main thread, and ends with two fsyncs: with
+    // SQLite's default of every 1,000 WAL pages that was every ~50 small uploads (each writes ~20
+    // pages), stalling every request meanwhile. Every 10,000 pages (a WAL of up to ~40 MB) also
+    // copies a page written by many commits once instead of many times. And a 16 MiB page cache
+    // (2 MiB by default) keeps the indexes uploads insert into (blob digests, inline blob keys)
+    // in memory. Small uploads went ~14 % faster (bench/README, e); the cache fills only with use.
+    database.pragma('wal_autocheckpoint = 10000')
+    database.pragma('cache_size = -16384')
     // Kysely prepares every query afresh; re-using prepared statements saves ~30% CPU on small
     // downloads. Safe because Kysely runs one query at a time on this connection and never streams.
     const statements = new Map<string, SQLite.Statement>()
