@@ -1,7 +1,7 @@
 // Account security: password changes, two-factor authentication and sessions, together with the cache
 // invalidation each of them needs (password verifications, token → user lookups) and signing out the
 // account's other sessions. Handlers call one method; none of them forgets a cache by hand.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database, User } from '../storage/db/schema.js'
 import type { AuditBy } from '../ops/audit.js'
@@ -13,7 +13,7 @@ import type { TokenService } from './tokens.js'
 import type { UserChanges, UserService } from './users.js'
 
 /** Sessions are stored as the SHA-256 of their id: a leaked database gives away no live session. */
-export const sessionIdHash = (id: string) => createHash('sha256').update(id).digest('hex')
+export const sessionIdHash = (id: string) => hash('sha256', id, 'hex')
 
 export class AccountSecurity {
   constructor(

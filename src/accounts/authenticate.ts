@@ -2,7 +2,7 @@
 // every request) under a key that includes the stored hash, so a password change drops the entry.
 // Failed passwords are throttled in the database (src/auth/throttle.ts) per account and address and
 // per account from any address; a token is never throttled by them (docs/http.md "Sign-in throttling").
-import { createHash } from 'node:crypto'
+import { hash as hashOnce } from 'node:crypto'
 import type { AccessToken, User } from '../storage/db/schema.js'
 import type { Actor } from '../auth/permissions.js'
 import { EVERY_SCOPE, expandScopes } from '../auth/scopes.js'
@@ -131,7 +131,7 @@ export class Authenticator {
   }
 
   private cacheKey(userId: number, hash: string, password: string): string {
-    return createHash('sha256').update(`${userId}\0${hash}\0${password}`).digest('hex')
+    return hashOnce('sha256', `${userId}\0${hash}\0${password}`, 'hex')
   }
 
   /** Drop cached verifications for a user (password changed, user deleted). */

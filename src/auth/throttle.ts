@@ -15,7 +15,7 @@
 // The table is bounded: expired rows are pruned, and over `maxRows` the oldest rows go first —
 // those of names that are no account first, then other rows; an existing account's own count
 // (weight 2, at most one per account and policy) is never evicted, so made-up names cannot reset it.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Database } from '../storage/db/schema.js'
 
@@ -79,7 +79,7 @@ export interface ThrottleOptions {
 const CLEAR_MAX = 10_000
 
 export function throttleRowKey(k: ThrottleKey): string {
-  return `${k.policy.name}:${createHash('sha256').update(k.subject).digest('base64url').slice(0, 32)}`
+  return `${k.policy.name}:${hash('sha256', k.subject, 'base64url').slice(0, 32)}`
 }
 
 export function delayFor(policy: ThrottlePolicy, count: number): number {

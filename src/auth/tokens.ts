@@ -1,5 +1,5 @@
 // Access tokens: 160 random bits shown once as 40 hex characters (Gitea's format), stored as SHA-256.
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 
 export function generateToken(): string {
   return randomBytes(20).toString('hex')
@@ -7,7 +7,7 @@ export function generateToken(): string {
 
 /** The lookup key for a presented token; equality on a digest of a random secret is not a timing oracle. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex')
+  return hash('sha256', token, 'hex')
 }
 
 export const lastEight = (token: string) => token.slice(-8)
