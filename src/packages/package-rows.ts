@@ -6,6 +6,7 @@ import { NoResultError, sql, type Kysely } from 'kysely'
 import type { Database, Package, PackageBlob, PackageFile, PackageVersion } from '../storage/db/schema.js'
 import type { Flavor } from '../storage/db/migrations/flavor.js'
 import { lockRowForUpdate } from '../storage/db/locks.js'
+import { preparedOn } from '../storage/db/prepared.js'
 import type { Checksums } from './upload.js'
 
 type Db = Kysely<Database>
@@ -19,14 +20,40 @@ type Db = Kysely<Database>
 
 export const nowUnix = () => Math.floor(Date.now() / 1000)
 
+/**
+ * The statements every upload runs, built and compiled once per dialect (prepared.ts) and run on
+ * whichever transaction calls: building and compiling them each time cost more of a small upload's
+ * CPU than SQLite running them (bench/README, e). Compiled with the first database seen of each
+ * flavor; the SQL text depends on nothing else.
+ */
+function uploadStatements(db: Db, flavor: Flavor) {
+  const share = <T extends { forKeyShare(): T }>(q: T) => (flavor === 'postgres' ? q.forKeyShare() : q)
+  return {
+    findPackage: preparedOn(db, 3, (d, ownerId: number, type: string, lower: string) =>
+      share(d.selectFrom('package').selectAll().where('owner_id', '=', ownerId).where('type', '=', type).where('lower_name', '=', lower))),
+    findVersion: preparedOn(db, 2, (d, packageId: number, lower: string) =>
+      share(d.selectFrom('package_version').selectAll().where('package_id', '=', packageId).where('lower_version', '=', lower))),
+    insertBlob: preparedOn(db, 6, (d, size: number, md5: string, sha1: string, sha256: string, sha512: string, created: number) =>
+      d.insertInto('package_blob').values({ size, hash_md5: md5, hash_sha1: sha1, hash_sha256: sha256, hash_sha512: sha512, created_unix: created })
+        .onConflict((oc) => oc.column('hash_sha256').doNothing()).returningAll()),
+    findBlob: preparedOn(db, 1, (d, sha256: string) => d.selectFrom('package_blob').selectAll().where('hash_sha256', '=', sha256)),
+    insertFile: preparedOn(db, 6, (d, versionId: number, blobId: number, name: string, lower: string, isLead: number, created: number) =>
+      d.insertInto('package_file').values({ version_id: versionId, blob_id: blobId, name, lower_name: lower, is_lead: isLead, created_unix: created })
+        .returningAll()),
+  }
+}
+
+const statementsByFlavor = new Map<Flavor, ReturnType<typeof uploadStatements>>()
+
+function statements(db: Db, flavor: Flavor): ReturnType<typeof uploadStatements> {
+  let s = statementsByFlavor.get(flavor)
+  if (!s) statementsByFlavor.set(flavor, (s = uploadStatements(db, flavor)))
+  return s
+}
+
 export async function findOrInsertPackage(db: Db, flavor: Flavor, ownerId: number, type: string, name: string): Promise<Package> {
   const lower = name.toLowerCase()
-  const find = () => {
-    let q = db.selectFrom('package').selectAll()
-      .where('owner_id', '=', ownerId).where('type', '=', type).where('lower_name', '=', lower)
-    if (flavor === 'postgres') q = q.forKeyShare()
-    return q.executeTakeFirst()
-  }
+  const find = async () => (await statements(db, flavor).findPackage(db, ownerId, type, lower))[0]
   // Looked for first: most uploads go to a package that exists (one statement instead of two).
   const found = await find()
   if (found) return found
@@ -71,12 +98,7 @@ export async function insertVersion(db: Db, v: NewVersion): Promise<PackageVersi
 /** The version row, and whether this call created it. */
 export async function findOrInsertVersion(db: Db, flavor: Flavor, v: NewVersion): Promise<PackageVersion & { created: boolean }> {
   const lower = v.version.toLowerCase()
-  const find = () => {
-    let q = db.selectFrom('package_version').selectAll()
-      .where('package_id', '=', v.packageId).where('lower_version', '=', lower)
-    if (flavor === 'postgres') q = q.forKeyShare()
-    return q.executeTakeFirst()
-  }
+  const find = async () => (await statements(db, flavor).findVersion(db, v.packageId, lower))[0]
   // Looked for first: uploads often add files to a version that exists.
   const found = await find()
   if (found) return { ...found, created: false }
@@ -99,26 +121,20 @@ export async function versionExists(db: Db, packageId: number, version: string):
   return r !== undefined
 }
 
-export async function findOrInsertBlob(db: Db, c: Checksums & { size: number }): Promise<PackageBlob> {
-  const inserted = await db.insertInto('package_blob')
-    .values({
-      size: c.size, hash_md5: c.md5, hash_sha1: c.sha1, hash_sha256: c.sha256, hash_sha512: c.sha512,
-      created_unix: nowUnix(),
-    })
-    .onConflict((oc) => oc.column('hash_sha256').doNothing())
-    .returningAll().executeTakeFirst()
+export async function findOrInsertBlob(db: Db, flavor: Flavor, c: Checksums & { size: number }): Promise<PackageBlob> {
+  const st = statements(db, flavor)
+  const inserted = (await st.insertBlob(db, c.size, c.md5, c.sha1, c.sha256, c.sha512, nowUnix()))[0]
   if (inserted) return inserted
-  return db.selectFrom('package_blob').selectAll().where('hash_sha256', '=', c.sha256).executeTakeFirstOrThrow()
+  const found = (await st.findBlob(db, c.sha256))[0]
+  if (!found) throw new NoResultError(db.selectFrom('package_blob').selectAll().toOperationNode())
+  return found
 }
 
 /** Inserts the file row; a unique violation (the name exists in the version) propagates. */
-export async function insertFile(db: Db, f: { versionId: number; blobId: number; name: string; isLead?: boolean }): Promise<PackageFile> {
-  return db.insertInto('package_file')
-    .values({
-      version_id: f.versionId, blob_id: f.blobId, name: f.name, lower_name: f.name.toLowerCase(),
-      is_lead: f.isLead ? 1 : 0, created_unix: nowUnix(),
-    })
-    .returningAll().executeTakeFirstOrThrow()
+export async function insertFile(db: Db, flavor: Flavor, f: { versionId: number; blobId: number; name: string; isLead?: boolean }): Promise<PackageFile> {
+  const row = (await statements(db, flavor).insertFile(db, f.versionId, f.blobId, f.name, f.name.toLowerCase(), f.isLead ? 1 : 0, nowUnix()))[0]
+  if (!row) throw new NoResultError(db.insertInto('package_file').toOperationNode())
+  return row
 }
 
 export function selectVersions(db: Db) {

@@ -258,7 +258,7 @@ export class PackageService {
         await claimForUse(trx, this.flavor, [key])
         // After the claim, in the same commit as the row: no GC can come in between (claims.ts).
         if (inline) await this.blobs.within!(trx).putBytes!(key, upload.bytes)
-        const blob = await rows.findOrInsertBlob(trx, upload)
+        const blob = await rows.findOrInsertBlob(trx, this.flavor, upload)
         const stored = overwrite
           ? await this.#insertOrReplaceFile(trx, input, v.id, blob.id, isLead)
           : { file: await this.#insertFile(trx, input, v.id, blob.id, isLead), replaced: false }
@@ -293,7 +293,7 @@ export class PackageService {
 
   async #insertFile(trx: Kysely<Database>, input: FileRef, versionId: number, blobId: number, isLead: boolean) {
     try {
-      return await rows.insertFile(trx, { versionId, blobId, name: input.file, isLead })
+      return await rows.insertFile(trx, this.flavor, { versionId, blobId, name: input.file, isLead })
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`file ${input.file} already exists in ${input.name} ${input.version}`)
       throw err
@@ -310,7 +310,7 @@ export class PackageService {
       .where('version_id', '=', versionId).where('lower_name', '=', input.file.toLowerCase()).executeTakeFirst()
     if (!existing) {
       // A racing upload inserting the same name: the unique violation retries, then replaces it.
-      return { file: await rows.insertFile(trx, { versionId, blobId, name: input.file, isLead }), replaced: false }
+      return { file: await rows.insertFile(trx, this.flavor, { versionId, blobId, name: input.file, isLead }), replaced: false }
     }
     if (!mayOverwrite(await readSettings(trx, input), input.version)) throw conflict(`file ${input.file} already exists in ${input.name} ${input.version}`)
     const file = await trx.updateTable('package_file').set({ blob_id: blobId, created_unix: rows.nowUnix() })

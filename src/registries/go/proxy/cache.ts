@@ -286,8 +286,8 @@ export class GoProxyCache {
       await this.deps.db.transaction().execute(async (trx) => {
         // Held until the commit: the blob GC does not delete these bytes meanwhile (storage/blobs/claims.ts).
         await claimForUse(trx, this.deps.flavor, [modKey, zipKey])
-        const m = await findOrInsertBlob(trx, { ...modSums, size: mod.length })
-        const z = await findOrInsertBlob(trx, zip)
+        const m = await findOrInsertBlob(trx, this.deps.flavor, { ...modSums, size: mod.length })
+        const z = await findOrInsertBlob(trx, this.deps.flavor, zip)
         await trx.insertInto('go_proxy_version').values({
           module_path: module, version, info_json: info.toString('utf8'), time_unix: parsed.timeUnix,
           mod_blob_id: m.id, zip_blob_id: z.id, mod_h1: modH1, zip_h1: zipH1, size: mod.length + zip.size,
