@@ -101,13 +101,7 @@ for (const { db, storage, label } of testMatrix()) {
 for (const db of testDatabases()) {
   test(`[${db}] x-accel: an inline blob is sent by Wharf, a blob in the folder by nginx`, async (t) => {
     const app = await startTestApp(t, { db, env: { WHARF_STORAGE_SERVE_DIRECT: 'x-accel' } })
-    await makeUser(app.services, 'alice')
-    const auth = { authorization: basic('alice', PASSWORD) }
-    const api = `${app.url}/api/packages/alice/generic/tool/1.0`
-    const small = randomBytes(1000)
-    const large = randomBytes(200_000)
-    assert.equal((await request({ method: 'PUT', url: `${api}/s.bin`, headers: auth, body: small })).status, 201)
-    assert.equal((await request({ method: 'PUT', url: `${api}/l.bin`, headers: auth, body: large })).status, 201)
+    const { api, small } = await smallAndLarge(app)
     const s = await request({ method: 'GET', url: `${api}/s.bin` })
     assert.equal(s.status, 200)
     assert.equal(s.headers['x-accel-redirect'], undefined)
@@ -118,13 +112,7 @@ for (const db of testDatabases()) {
 
   test(`[${db}+s3] serve direct: an inline blob is answered 200 with its bytes, a blob in S3 with a 307`, { skip: s3Skip() }, async (t) => {
     const app = await startTestApp(t, { db, storage: 's3', env: { WHARF_STORAGE_SERVE_DIRECT: 'true' } })
-    await makeUser(app.services, 'alice')
-    const auth = { authorization: basic('alice', PASSWORD) }
-    const api = `${app.url}/api/packages/alice/generic/tool/1.0`
-    const small = randomBytes(1000)
-    const large = randomBytes(200_000)
-    assert.equal((await request({ method: 'PUT', url: `${api}/s.bin`, headers: auth, body: small })).status, 201)
-    assert.equal((await request({ method: 'PUT', url: `${api}/l.bin`, headers: auth, body: large })).status, 201)
+    const { api, small } = await smallAndLarge(app)
     const s = await fetch(`${api}/s.bin`, { redirect: 'manual' })
     assert.equal(s.status, 200)
     assert.equal(sha256Hex(Buffer.from(await s.arrayBuffer())), sha256Hex(small))
@@ -139,3 +127,15 @@ test('WHARF_STORAGE_INLINE_MAX: a size up to 256KiB, 64KiB by default', () => {
   assert.throws(() => loadConfig({ WHARF_STORAGE_INLINE_MAX: '1MiB' }), /WHARF_STORAGE_INLINE_MAX.*256KiB/)
   assert.throws(() => loadConfig({ WHARF_STORAGE_INLINE_MAX: 'lots' }), /WHARF_STORAGE_INLINE_MAX/)
 })
+
+/** A 1,000-byte file (inline) and a 200,000-byte one (in the store) uploaded to alice's tool 1.0. */
+async function smallAndLarge(app: Awaited<ReturnType<typeof startTestApp>>): Promise<{ api: string; small: Buffer; large: Buffer }> {
+  await makeUser(app.services, 'alice')
+  const auth = { authorization: basic('alice', PASSWORD) }
+  const api = `${app.url}/api/packages/alice/generic/tool/1.0`
+  const small = randomBytes(1000)
+  const large = randomBytes(200_000)
+  assert.equal((await request({ method: 'PUT', url: `${api}/s.bin`, headers: auth, body: small })).status, 201)
+  assert.equal((await request({ method: 'PUT', url: `${api}/l.bin`, headers: auth, body: large })).status, 201)
+  return { api, small, large }
+}
