@@ -19,7 +19,7 @@ import { DownloadCounter } from './download-counter.js'
 import type { AuditBy } from '../ops/audit.js'
 import { isProtected, mayOverwrite, readSettings, type PackageSettings } from './package-settings.js'
 import type { QuotaService } from './quota.js'
-import { prepared } from '../storage/db/prepared.js'
+import { prepared, preparedOn } from '../storage/db/prepared.js'
 import { DigestCompleter, missingDigests } from './digests.js'
 
 export interface PackageRef {
@@ -140,11 +140,14 @@ export class PackageService {
     const q = fileQueries(db)
     this.#findFile = q.findFile
     this.#openFile = q.openFile
+    this.#ownerExists = preparedOn(db, 1, (d, id: number) => d.selectFrom('user').select('id').where('id', '=', id))
   }
 
   // Built and compiled once (prepared.ts): these run on every download and every upload.
   readonly #findFile: ReturnType<typeof fileQueries>['findFile']
   readonly #openFile: ReturnType<typeof fileQueries>['openFile']
+  /** Inside an upload's transaction (run on it): is the owner still there? */
+  readonly #ownerExists: (on: Kysely<Database>, id: number) => Promise<Array<{ id: number }>>
 
   readonly #digests: DigestCompleter
 
@@ -249,8 +252,7 @@ export class PackageService {
         if (quota) await quota.lockOwner(trx, input.ownerId)
         // Every retry re-creates a package/version/blob row a delete removed; only the owner cannot
         // come back: it was deleted while the body arrived.
-        const owner = await trx.selectFrom('user').select('id').where('id', '=', input.ownerId).executeTakeFirst()
-        if (!owner) throw notFound(`owner of ${input.name}`)
+        if ((await this.#ownerExists(trx, input.ownerId)).length === 0) throw notFound(`owner of ${input.name}`)
         const pkg = await rows.findOrInsertPackage(trx, this.flavor, input.ownerId, input.type, input.name)
         const newVersion = quota ? !(await rows.versionExists(trx, pkg.id, input.version)) : false
         const v = await version(trx, pkg.id)

@@ -7,6 +7,7 @@ import type { Database, OverwritePolicy } from '../storage/db/schema.js'
 import { forbidden, invalid } from '../errors.js'
 import { checkGlob, globMatches } from './version-glob.js'
 import { nowUnix } from './package-rows.js'
+import { prepared } from '../storage/db/prepared.js'
 
 export interface PackageKey {
   readonly ownerId: number
@@ -33,10 +34,24 @@ export const mayOverwrite = (s: PackageSettings, version: string) =>
 /** Package types whose versions can never be overwritten (a Go module version is immutable by design). */
 const IMMUTABLE_TYPES = new Set(['go'])
 
+const settingsQuery = (db: Kysely<Database>, ownerId: number, type: string, lowerName: string) =>
+  db.selectFrom('package_setting').select(['overwrite', 'overwrite_versions', 'protected_versions'])
+    .where('owner_id', '=', ownerId).where('type', '=', type).where('lower_name', '=', lowerName)
+
+/** Every generic upload reads the settings: compiled once per database (prepared.ts), not per call. */
+const preparedSettings = new WeakMap<Kysely<Database>, ReturnType<typeof prepareSettings>>()
+const prepareSettings = (db: Kysely<Database>) => prepared(db, 3, settingsQuery)
+
 export async function readSettings(db: Kysely<Database>, key: PackageKey): Promise<PackageSettings> {
-  const r = await db.selectFrom('package_setting').select(['overwrite', 'overwrite_versions', 'protected_versions'])
-    .where('owner_id', '=', key.ownerId).where('type', '=', key.type).where('lower_name', '=', key.name.toLowerCase())
-    .executeTakeFirst()
+  const lower = key.name.toLowerCase()
+  let r
+  if (db.isTransaction) {
+    r = await settingsQuery(db, key.ownerId, key.type, lower).executeTakeFirst()
+  } else {
+    let q = preparedSettings.get(db)
+    if (!q) preparedSettings.set(db, (q = prepareSettings(db)))
+    r = (await q(key.ownerId, key.type, lower))[0]
+  }
   return r ? { overwrite: r.overwrite, overwriteVersions: r.overwrite_versions, protectedVersions: r.protected_versions } : DEFAULT_SETTINGS
 }
 
