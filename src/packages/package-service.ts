@@ -17,7 +17,7 @@ import { receiveUpload, verifyChecksums, type ExpectedChecksums, type ReceivedUp
 import * as rows from './package-rows.js'
 import { DownloadCounter } from './download-counter.js'
 import type { AuditBy } from '../ops/audit.js'
-import { isProtected, mayOverwrite, readSettings, type PackageSettings } from './package-settings.js'
+import { isProtected, mayOverwrite, readSettings, settingsQuery, toSettings, type PackageSettings } from './package-settings.js'
 import type { QuotaService } from './quota.js'
 import { prepared, preparedOn } from '../storage/db/prepared.js'
 import { DigestCompleter, missingDigests } from './digests.js'
@@ -141,11 +141,14 @@ export class PackageService {
     this.#findFile = q.findFile
     this.#openFile = q.openFile
     this.#ownerExists = preparedOn(db, 1, (d, id: number) => d.selectFrom('user').select('id').where('id', '=', id))
+    this.#readSettings = prepared(db, 3, settingsQuery)
   }
 
   // Built and compiled once (prepared.ts): these run on every download and every upload.
   readonly #findFile: ReturnType<typeof fileQueries>['findFile']
   readonly #openFile: ReturnType<typeof fileQueries>['openFile']
+  /** The package settings every generic upload reads before its body. */
+  readonly #readSettings: (ownerId: number, type: string, lowerName: string) => Promise<Array<Parameters<typeof toSettings>[0] & object>>
   /** Inside an upload's transaction (run on it): is the owner still there? */
   readonly #ownerExists: (on: Kysely<Database>, id: number) => Promise<Array<{ id: number }>>
 
@@ -165,8 +168,9 @@ export class PackageService {
    * that version: then the file is pointed at the new blob in the same transaction (`replaced`).
    */
   async addFile(input: UploadInput): Promise<StoredFile & { replaced: boolean }> {
+    const settings = toSettings((await this.#readSettings(input.ownerId, input.type, input.name.toLowerCase()))[0])
     return this.#store(input, async (trx, pkgId) => rows.findOrInsertVersion(trx, this.flavor, { packageId: pkgId, version: input.version, creatorId: input.creatorId }),
-      false, mayOverwrite(await readSettings(this.db, input), input.version))
+      false, mayOverwrite(settings, input.version))
   }
 
   /**

@@ -7,7 +7,6 @@ import type { Database, OverwritePolicy } from '../storage/db/schema.js'
 import { forbidden, invalid } from '../errors.js'
 import { checkGlob, globMatches } from './version-glob.js'
 import { nowUnix } from './package-rows.js'
-import { prepared } from '../storage/db/prepared.js'
 
 export interface PackageKey {
   readonly ownerId: number
@@ -34,25 +33,17 @@ export const mayOverwrite = (s: PackageSettings, version: string) =>
 /** Package types whose versions can never be overwritten (a Go module version is immutable by design). */
 const IMMUTABLE_TYPES = new Set(['go'])
 
-const settingsQuery = (db: Kysely<Database>, ownerId: number, type: string, lowerName: string) =>
+/** The settings row of a package (PackageService prepares it once for its uploads). */
+export const settingsQuery = (db: Kysely<Database>, ownerId: number, type: string, lowerName: string) =>
   db.selectFrom('package_setting').select(['overwrite', 'overwrite_versions', 'protected_versions'])
     .where('owner_id', '=', ownerId).where('type', '=', type).where('lower_name', '=', lowerName)
 
-/** Every generic upload reads the settings: compiled once per database (prepared.ts), not per call. */
-const preparedSettings = new WeakMap<Kysely<Database>, ReturnType<typeof prepareSettings>>()
-const prepareSettings = (db: Kysely<Database>) => prepared(db, 3, settingsQuery)
+export function toSettings(r: { overwrite: OverwritePolicy; overwrite_versions: string; protected_versions: string } | undefined): PackageSettings {
+  return r ? { overwrite: r.overwrite, overwriteVersions: r.overwrite_versions, protectedVersions: r.protected_versions } : DEFAULT_SETTINGS
+}
 
 export async function readSettings(db: Kysely<Database>, key: PackageKey): Promise<PackageSettings> {
-  const lower = key.name.toLowerCase()
-  let r
-  if (db.isTransaction) {
-    r = await settingsQuery(db, key.ownerId, key.type, lower).executeTakeFirst()
-  } else {
-    let q = preparedSettings.get(db)
-    if (!q) preparedSettings.set(db, (q = prepareSettings(db)))
-    r = (await q(key.ownerId, key.type, lower))[0]
-  }
-  return r ? { overwrite: r.overwrite, overwriteVersions: r.overwrite_versions, protectedVersions: r.protected_versions } : DEFAULT_SETTINGS
+  return toSettings(await settingsQuery(db, key.ownerId, key.type, key.name.toLowerCase()).executeTakeFirst())
 }
 
 /** Validates a change: the full new settings, with missing fields kept from `current`. */
