@@ -142,11 +142,14 @@ export class PackageService {
     this.#openFile = q.openFile
     this.#ownerExists = preparedOn(db, 1, (d, id: number) => d.selectFrom('user').select('id').where('id', '=', id))
     this.#readSettings = prepared(db, 3, settingsQuery)
+    this.#findVersion = prepared(db, 4, versionQuery)
   }
 
   // Built and compiled once (prepared.ts): these run on every download and every upload.
   readonly #findFile: ReturnType<typeof fileQueries>['findFile']
   readonly #openFile: ReturnType<typeof fileQueries>['openFile']
+  /** A version by owner, type and name: each .info and .mod of the Go proxy. */
+  readonly #findVersion: (...args: VersionArgs) => Promise<VersionView[]>
   /** The package settings every generic upload reads before its body. */
   readonly #readSettings: (ownerId: number, type: string, lowerName: string) => Promise<Array<Parameters<typeof toSettings>[0] & object>>
   /** Inside an upload's transaction (run on it): is the owner still there? */
@@ -432,10 +435,7 @@ export class PackageService {
   }
 
   #versionQuery(db: Kysely<Database>, ref: VersionRef) {
-    return rows.selectVersions(db)
-      .where('p.owner_id', '=', ref.ownerId).where('p.type', '=', ref.type)
-      .where('p.lower_name', '=', ref.name.toLowerCase())
-      .where('v.lower_version', '=', ref.version.toLowerCase())
+    return versionQuery(db, ...versionArgs(ref))
   }
 
   /** Whether the package exists (it has at least one version). */
@@ -448,7 +448,7 @@ export class PackageService {
 
   /** The version, or undefined. Matching of name and version is case-insensitive. */
   async findVersion(ref: VersionRef): Promise<VersionView | undefined> {
-    return this.#versionQuery(this.db, ref).executeTakeFirst()
+    return (await this.#findVersion(...versionArgs(ref)))[0]
   }
 
   /** The version, or a not_found WharfError. */
@@ -504,6 +504,17 @@ export class PackageService {
   countDownload(versionId: number): void {
     this.downloads.count(versionId)
   }
+}
+
+type VersionArgs = [ownerId: number, type: string, lowerName: string, lowerVersion: string]
+
+const versionArgs = (ref: VersionRef): VersionArgs => [ref.ownerId, ref.type, ref.name.toLowerCase(), ref.version.toLowerCase()]
+
+function versionQuery(db: Kysely<Database>, ownerId: number, type: string, lowerName: string, lowerVersion: string) {
+  return rows.selectVersions(db)
+    .where('p.owner_id', '=', ownerId).where('p.type', '=', type)
+    .where('p.lower_name', '=', lowerName)
+    .where('v.lower_version', '=', lowerVersion)
 }
 
 type FileArgs = [ownerId: number, type: string, lowerName: string, lowerVersion: string, lowerFile: string]

@@ -7,11 +7,11 @@
 import { auditBy } from '../../http/audit-by.js'
 import { rm } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { WharfError, conflict, invalid, notFound, tooLarge } from '../../errors.js'
 import { sendContinue } from '../../http/expect-continue.js'
 import { sendBlob } from '../../http/send-blob.js'
-import type { VersionView } from '../../packages/package-service.js'
+import type { VersionRef, VersionView } from '../../packages/package-service.js'
 import { spoolUpload } from '../../packages/upload.js'
 import { ModuleZipError } from './errors.js'
 import { goMetadataOf, type GoVersionMetadata } from './metadata.js'
@@ -83,6 +83,13 @@ export const routes: FastifyPluginAsync = async (app) => {
     if (rest.startsWith('sumdb/')) return serveSumdb(app.services, req, reply, owner.id, rest)
     const r = parseGoProxyPath(rest)
     if (!r || r.kind === 'supported' || r.kind === 'sumdb') throw notFound(`${rest}`)
+    // A version the owner hosts under exactly this module path: the module is then its own longest
+    // hosted prefix, so hostedModuleFor below would decide the same. One query on the go command's
+    // hot path (.info, .mod, .zip) instead of two; anything else takes the full way.
+    if ('version' in r) {
+      const found = await serveHostedVersion(req, reply, { ownerId: owner.id, type: TYPE, name: r.module, version: r.version }, r.kind)
+      if (found) return reply
+    }
     // A module the owner hosts (or one below it) is answered from hosted versions only; any other
     // may come from the upstream (proxy/serve.ts decides whether it may be asked).
     const hosted = await hostedModuleFor(app.services.db, owner.id, r.module)
@@ -105,17 +112,28 @@ export const routes: FastifyPluginAsync = async (app) => {
       return sendInfo(reply, v)
     }
 
-    const ref = { ...pkg, version: r.version }
-    if (r.kind === 'info') return sendInfo(reply, await packages.getVersion(ref))
-    if (r.kind === 'mod') {
-      const v = await packages.getVersion(ref)
-      return reply.type('text/plain; charset=utf-8').send(goMetadataOf(v).goMod)
+    // Hosted under a shorter path (a package below a hosted module), or no such version: 404.
+    if (!await serveHostedVersion(req, reply, { ...pkg, version: r.version }, r.kind)) {
+      throw notFound(r.kind === 'zip' ? `file ${r.version}.zip` : `version ${r.version} of ${r.module}`)
     }
-    const file = await packages.openFile({ ...ref, file: `${r.version}.zip` })
-    const outcome = await sendBlob(req, reply, file, { contentType: 'application/zip' })
-    if (outcome === 'full') packages.countDownload(file.versionId)
     return reply
   } })
+
+  /** Answers .info, .mod or .zip from a hosted version; false (nothing sent) when there is none. */
+  async function serveHostedVersion(req: FastifyRequest, reply: FastifyReply, ref: VersionRef, kind: 'info' | 'mod' | 'zip'): Promise<boolean> {
+    if (kind !== 'zip') {
+      const v = await packages.findVersion(ref)
+      if (!v) return false
+      if (kind === 'info') sendInfo(reply, v)
+      else reply.type('text/plain; charset=utf-8').send(goMetadataOf(v).goMod)
+      return true
+    }
+    const file = await packages.findOpenFile({ ...ref, file: `${ref.version}.zip` })
+    if (!file) return false
+    const outcome = await sendBlob(req, reply, file, { contentType: 'application/zip' })
+    if (outcome === 'full') packages.countDownload(file.versionId)
+    return true
+  }
 }
 
 function sendInfo(reply: FastifyReply, v: VersionView): FastifyReply {
