@@ -9,12 +9,17 @@ import { registerMigrateDb } from './migrate-db.js'
 import { registerMigrateStorage } from './migrate-storage.js'
 import { packageTypes } from '../registries/index.js'
 import { registerDoctor } from './doctor.js'
+import { startupDone } from '../startup-heap.js'
 
 export async function runCli(argv: string[]): Promise<void> {
   const program = new Command('wharf')
     .description(`Wharf: a self-hosted package registry (${packageTypes.map((t) => t.displayName).join(', ')}), wire-compatible with Gitea`)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  // Only `web` holds the young generation small until it listens (startup-heap.ts).
+  program.hook('preAction', (_program, command) => {
+    if (command.name() !== 'web') startupDone()
+  })
   registerWeb(program)
   registerMigrateStorage(program)
   const admin = program.command('admin').description('administration commands')

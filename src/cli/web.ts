@@ -8,6 +8,7 @@ import { openServices, type Services } from '../services.js'
 import { buildApp } from '../app.js'
 import { reportError } from './index.js'
 import { WharfError } from '../errors.js'
+import { startupDone } from '../startup-heap.js'
 import { runPrimary, WORKER_LISTENING, type WorkerMessage } from './cluster.js'
 
 export function registerWeb(program: Command): void {
@@ -55,6 +56,7 @@ async function serve(config: Config, worker: boolean): Promise<void> {
   if (!worker) await ensureBootstrapAdmin(services)
   const app = await buildApp(services)
   const address = await app.listen({ host: config.host, port: config.port })
+  startupDone()
   services.setListenUrl(new URL(`${address}/`))
   if (worker) process.send?.({ type: WORKER_LISTENING, address } satisfies WorkerMessage)
   else process.stdout.write(`wharf listening on ${address}\n`)
