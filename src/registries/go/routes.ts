@@ -112,11 +112,8 @@ export const routes: FastifyPluginAsync = async (app) => {
       return sendInfo(reply, v)
     }
 
-    // Hosted under a shorter path (a package below a hosted module), or no such version: 404.
-    if (!await serveHostedVersion(req, reply, { ...pkg, version: r.version }, r.kind)) {
-      throw notFound(r.kind === 'zip' ? `file ${r.version}.zip` : `version ${r.version} of ${r.module}`)
-    }
-    return reply
+    // A hosted module without that version: serveHostedVersion above found none.
+    throw notFound(r.kind === 'zip' ? `file ${r.version}.zip` : `version ${r.version} of ${r.module}`)
   } })
 
   /** Answers .info, .mod or .zip from a hosted version; false (nothing sent) when there is none. */
