@@ -3,8 +3,9 @@
 // young generation, up to 16 MiB per semi-space. The server then sat idle on ~20 MiB of young
 // generation it no longer needed, until V8's memory reducer gave it back ~25 s later. Holding the
 // growth factor at 1 until the server listens keeps the young generation at its start size; traffic
-// grows it as before (bench/README.md "Memory": idle RSS 5 s after the ready line 86–92 MiB instead
-// of 99–106, same time to the ready line). Imported first by main.ts, before anything else loads.
+// grows it as before (bench/README.md, seventh session: idle RSS 5 s after the ready line 86–91 MiB
+// instead of 97–106, same time to the ready line). Imported first by main.ts, before anything else
+// loads. A cluster primary (WHARF_WORKERS > 1) serves nothing and keeps it held; its workers let go.
 import { setFlagsFromString } from 'node:v8'
 
 /** Someone set the factor themselves (`node --semi-space-growth-factor=…`): leave it to them. */

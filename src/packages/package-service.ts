@@ -398,7 +398,7 @@ export class PackageService {
       if (!f) throw notFound(`file ${ref.file}`)
       await rows.lockForDelete(trx, this.flavor, f.packageId, f.versionId)
       await this.#refuseProtected(trx, ref, f.version)
-      const version = this.changes ? await this.#versionQuery(trx, ref).executeTakeFirstOrThrow() : undefined
+      const version = this.changes ? await versionQuery(trx, ...versionArgs(ref)).executeTakeFirstOrThrow() : undefined
       await trx.deleteFrom('package_file').where('id', '=', f.id).execute()
       await rows.pruneEmpty(trx, f.versionId, f.packageId)
       if (this.changes && version) {
@@ -414,7 +414,7 @@ export class PackageService {
   /** Deletes a version with all its files (and the package when no version is left). */
   async deleteVersion(ref: VersionRef, by?: AuditBy): Promise<void> {
     await this.#transaction(async (trx) => {
-      const v = await this.#versionQuery(trx, ref).executeTakeFirst()
+      const v = await versionQuery(trx, ...versionArgs(ref)).executeTakeFirst()
       if (!v) throw notFound(`version ${ref.version} of ${ref.name}`)
       await rows.lockForDelete(trx, this.flavor, v.packageId, v.id)
       await this.#refuseProtected(trx, ref, v.version)
@@ -432,10 +432,6 @@ export class PackageService {
     const s = await readSettings(trx, ref)
     if (isProtected(s, version)) throw forbidden(`version ${version} of ${ref.name} is protected; lift the protection in the package settings first`)
     return s
-  }
-
-  #versionQuery(db: Kysely<Database>, ref: VersionRef) {
-    return versionQuery(db, ...versionArgs(ref))
   }
 
   /** Whether the package exists (it has at least one version). */
